@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { parsePlanLimits, type PlanTable } from "@/lib/limits/plans";
+import { DEMO_MODEL, MODEL_PRICES } from "@/lib/llm/models";
+
+/**
+ * The only reader of `process.env`. Each variable is named explicitly (not read through a spread
+ * of `process.env`) so that Next.js can pass it to the Edge runtime, where middleware runs.
+ */
+function readEnvironment() {
+  return {
+    NODE_ENV: process.env.NODE_ENV,
+    APP_URL: process.env.APP_URL,
+    DATABASE_URL: process.env.DATABASE_URL,
+    PGLITE_DIR: process.env.PGLITE_DIR,
+    OPENAI_API_KEY: process.env.OPENAI_API_KEY,
+    OPENAI_BASE_URL: process.env.OPENAI_BASE_URL,
+    OPENAI_MODEL: process.env.OPENAI_MODEL,
+    JWT_ACCESS_SECRET: process.env.JWT_ACCESS_SECRET,
+    JWT_REFRESH_SECRET: process.env.JWT_REFRESH_SECRET,
+    PLAN_LIMITS: process.env.PLAN_LIMITS,
+    ADMIN_EMAILS: process.env.ADMIN_EMAILS,
+  };
+}
+
+const MIN_SECRET_BYTES = 32;
+
+// Empty strings count as unset, so `FOO=` in an .env file behaves like leaving FOO out.
+const optionalString = z.preprocess(
+  (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+  z.string().trim().optional(),
+);
+
+const secret = optionalString.refine(
+  (value) => value === undefined || new TextEncoder().encode(value).length >= MIN_SECRET_BYTES,
+  { message: `must be at least ${MIN_SECRET_BYTES} bytes; generate one with \`openssl rand -base64 48\`` },
+);
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  APP_URL: optionalString
+    .pipe(z.url({ protocol: /^https?$/, message: "must be an http(s) URL such as http://localhost:3000" }).optional())
+    .default("http://localhost:3000"),
+  DATABASE_URL: optionalString.pipe(
+    z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// or postgresql:// URL" }).optional(),
+  ),
+  PGLITE_DIR: optionalString.default(".data/pglite"),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(z.url({ message: "must be a URL such as http://127.0.0.1:4010/v1" }).optional()),
+  OPENAI_MODEL: optionalString.default("gpt-4o-mini"),
+  JWT_ACCESS_SECRET: secret,
+  JWT_REFRESH_SECRET: secret,
+  PLAN_LIMITS: optionalString,
+  ADMIN_EMAILS: optionalString,
+});
+
+export type Config = {
+  env: "development" | "production" | "test";
+  appUrl: URL;
+  database: { kind: "postgres"; url: string } | { kind: "pglite"; dir: string };
+  llm: { kind: "openai"; apiKey: string; baseUrl?: string; model: string } | { kind: "demo"; model: typeof DEMO_MODEL };
+  jwt: { accessSecret: string; refreshSecret: string };
+  plans: PlanTable;
+  adminEmails: Set<string>;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses and validates the environment; throws a ConfigError naming each invalid variable. */
+export function parseConfig(environment: Record<string, string | undefined> = readEnvironment()): Config {
+  const result = environmentSchema.safeParse(environment);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const values = result.data;
+
+  if (!values.JWT_ACCESS_SECRET || !values.JWT_REFRESH_SECRET) {
+    const missing = ["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET"].filter(
+      (name) => !values[name as "JWT_ACCESS_SECRET" | "JWT_REFRESH_SECRET"],
+    );
+    const hint =
+      values.NODE_ENV === "production"
+        ? "Production needs its own secrets: generate each with `openssl rand -base64 48`."
+        : "`npm run dev` generates development secrets under .data/; otherwise set them yourself.";
+    throw new ConfigError(`Missing ${missing.join(" and ")}. ${hint}`);
+  }
+  if (values.JWT_ACCESS_SECRET === values.JWT_REFRESH_SECRET) {
+    throw new ConfigError("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ, so one kind of token cannot pass as the other.");
+  }
+
+  // A model without a price would be recorded as free, and no budget would ever trip on it.
+  if (values.OPENAI_API_KEY && !MODEL_PRICES[values.OPENAI_MODEL]) {
+    throw new ConfigError(
+      `OPENAI_MODEL "${values.OPENAI_MODEL}" has no price. Use one of: ${Object.keys(MODEL_PRICES).filter((model) => model !== DEMO_MODEL).join(", ")}.`,
+    );
+  }
+
+  let plans: PlanTable;
+  try {
+    plans = parsePlanLimits(values.PLAN_LIMITS);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+
+  return {
+    env: values.NODE_ENV,
+    appUrl: new URL(values.APP_URL),
+    database: values.DATABASE_URL
+      ? { kind: "postgres", url: values.DATABASE_URL }
+      : { kind: "pglite", dir: values.PGLITE_DIR },
+    llm: values.OPENAI_API_KEY
+      ? { kind: "openai", apiKey: values.OPENAI_API_KEY, baseUrl: values.OPENAI_BASE_URL, model: values.OPENAI_MODEL }
+      : { kind: "demo", model: DEMO_MODEL },
+    jwt: { accessSecret: values.JWT_ACCESS_SECRET, refreshSecret: values.JWT_REFRESH_SECRET },
+    plans,
+    adminEmails: new Set(
+      (values.ADMIN_EMAILS ?? "")
+        .split(",")
+        .map((email) => email.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  };
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+
+/**
+ * Returns LOG_LEVEL (default `info`). It is read apart from the rest of the configuration so
+ * that a configuration error can itself be logged.
+ */
+export function readLogLevel(): (typeof LOG_LEVELS)[number] {
+  const level = process.env.LOG_LEVEL?.trim().toLowerCase();
+  return LOG_LEVELS.find((known) => known === level) ?? "info";
+}
+
+let cached: Config | undefined;
+
+/** Returns the configuration, parsing it on first use. */
+export function getConfig(): Config {
+  cached ??= parseConfig();
+  return cached;
+}
+
+/** Drops the parsed configuration so the next `getConfig` reads the environment again (tests only). */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,172 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import type { PlanName } from "@/lib/limits/plans";
+
+export type Role = "user" | "admin";
+export type UsageStatus = "ok" | "error" | "aborted";
+/** Where a usage row's token counts come from: the provider's own report, or our tokenizer. */
+export type UsageSource = "reported" | "estimated";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // Stored lower-cased; the unique index on lower(email) also guards rows written by hand.
+    email: text("email").notNull(),
+    name: text("name"),
+    passwordHash: text("password_hash"),
+    plan: text("plan").$type<PlanName>().notNull().default("free"),
+    role: text("role").$type<Role>().notNull().default("user"),
+    // Bumped by "sign out everywhere": access tokens carrying an older version are refused.
+    tokenVersion: integer("token_version").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex("users_email_lower_key").on(sql`lower(${table.email})`),
+    check("users_plan_check", sql`${table.plan} in ('free', 'pro', 'enterprise')`),
+    check("users_role_check", sql`${table.role} in ('user', 'admin')`),
+  ],
+);
+
+export const accounts = pgTable(
+  "accounts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    providerAccountId: text("provider_account_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex("accounts_provider_account_key").on(table.provider, table.providerAccountId),
+    index("accounts_user_idx").on(table.userId),
+  ],
+);
+
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    // Also the token's `jti` claim.
+    id: uuid("id").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    // One family per sign-in; every rotation stays in it, so reuse can revoke the whole chain.
+    familyId: uuid("family_id").notNull(),
+    // SHA-256 of the token, hex. The raw token is never stored.
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    replacedBy: uuid("replaced_by"),
+    userAgent: text("user_agent"),
+  },
+  (table) => [
+    uniqueIndex("refresh_tokens_hash_key").on(table.tokenHash),
+    index("refresh_tokens_family_idx").on(table.familyId),
+    index("refresh_tokens_user_idx").on(table.userId),
+  ],
+);
+
+export const chats = pgTable(
+  "chats",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index("chats_user_updated_idx").on(table.userId, table.updatedAt)],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    chatId: uuid("chat_id")
+      .notNull()
+      .references(() => chats.id, { onDelete: "cascade" }),
+    role: text("role").$type<"user" | "assistant">().notNull(),
+    content: text("content").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index("messages_chat_created_idx").on(table.chatId, table.createdAt),
+    check("messages_role_check", sql`${table.role} in ('user', 'assistant')`),
+  ],
+);
+
+export const llmUsage = pgTable(
+  "llm_usage",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    requestId: text("request_id").notNull(),
+    feature: text("feature").notNull(),
+    model: text("model").notNull(),
+    tokensIn: integer("tokens_in").notNull(),
+    tokensOut: integer("tokens_out").notNull(),
+    totalTokens: integer("total_tokens").notNull(),
+    // Integer micro-dollars (1 USD = 1,000,000), so sums never drift the way floats do.
+    costMicros: bigint("cost_micros", { mode: "number" }).notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    status: text("status").$type<UsageStatus>().notNull(),
+    usageSource: text("usage_source").$type<UsageSource>().notNull(),
+    chatId: uuid("chat_id").references(() => chats.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index("llm_usage_user_created_idx").on(table.userId, table.createdAt),
+    index("llm_usage_created_idx").on(table.createdAt),
+    check("llm_usage_status_check", sql`${table.status} in ('ok', 'error', 'aborted')`),
+    check("llm_usage_source_check", sql`${table.usageSource} in ('reported', 'estimated')`),
+  ],
+);
+
+/** Per-user, per-UTC-day counters of the PostgreSQL counter store. */
+export const limitCounters = pgTable(
+  "limit_counters",
+  {
+    userId: uuid("user_id").notNull(),
+    day: text("day").notNull(),
+    requests: integer("requests").notNull().default(0),
+    tokens: bigint("tokens", { mode: "number" }).notNull().default(0),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [
+    primaryKey({ name: "limit_counters_pkey", columns: [table.userId, table.day] }),
+    index("limit_counters_expires_idx").on(table.expiresAt),
+  ],
+);
+
+/** One row per admitted request in the last minute: the sliding per-minute window. */
+export const rateEvents = pgTable(
+  "rate_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    userId: uuid("user_id").notNull(),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (table) => [index("rate_events_user_at_idx").on(table.userId, table.at)],
+);
