@@ -1,6 +1,5 @@
-import { decode, encode } from "gpt-tokenizer";
 import type { ChatRequest, StreamEvent } from "@/lib/llm/provider";
-import { estimatePromptTokens } from "@/lib/llm/tokens";
+import { countTokens, estimatePromptTokens } from "@/lib/llm/tokens";
 
 // Pause between streamed pieces, so the demo streams at a pace a person can watch.
 const PIECE_DELAY_MS = 25;
@@ -35,18 +34,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Streams a fixed explanation of what Tollgate did, in pieces of a few tokens, and reports usage
- * counted with the same tokenizer as admission, cut to `maxTokens` like a real model.
+ * Streams a fixed explanation of what Tollgate did, word by word, and reports usage counted with
+ * the same tokenizer as admission.
  */
 export async function* streamDemoAnswer(request: ChatRequest): AsyncIterable<StreamEvent> {
   const question = request.messages.findLast((message) => message.role === "user")?.content ?? "";
-  const tokens = encode(composeAnswer(question), { disallowedSpecial: new Set() }).slice(0, request.maxTokens);
-  // Pieces are whole words, so no piece ends inside a multi-byte character.
-  const pieces = decode(tokens).match(/\s*\S+/g) ?? [];
+  // Pieces are whole words, so no piece ends inside a multi-byte character. Like a real model,
+  // the answer stops where the next piece would pass `maxTokens`.
+  const pieces = composeAnswer(question).match(/\s*\S+/g) ?? [];
+  let sent = "";
 
   for (const piece of pieces) {
+    if (countTokens(sent + piece) > request.maxTokens) break;
     await sleep(PIECE_DELAY_MS, request.signal);
+    sent += piece;
     yield { type: "delta", text: piece };
   }
-  yield { type: "usage", promptTokens: estimatePromptTokens(request.messages, "gpt-4o-mini"), completionTokens: tokens.length };
+  yield { type: "usage", promptTokens: estimatePromptTokens(request.messages, "gpt-4o-mini"), completionTokens: countTokens(sent) };
 }
