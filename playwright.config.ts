@@ -10,6 +10,7 @@ export const MODEL_SERVER_URL = `http://127.0.0.1:${MODEL_PORT}`;
 
 const appEnvironment: Record<string, string> = {
   NODE_ENV: "production",
+  LOG_LEVEL: "warn",
   APP_URL,
   JWT_ACCESS_SECRET: "e2e-access-secret-0123456789-abcdefghijklmnop",
   JWT_REFRESH_SECRET: "e2e-refresh-secret-0123456789-abcdefghijklmno",
@@ -50,17 +51,19 @@ export default defineConfig({
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: [
     {
-      command: `npx tsx e2e/openai-server.ts --port ${MODEL_PORT}`,
+      command: `node_modules/.bin/tsx e2e/openai-server.ts --port ${MODEL_PORT}`,
       url: `${MODEL_SERVER_URL}/__control/health`,
       reuseExistingServer: false,
       timeout: 30_000,
     },
     {
-      command: `rm -rf .data/e2e-pglite && npx next build && npx next start -p ${APP_PORT} -H 127.0.0.1`,
+      // `npm test` builds once before the unit and browser tests; run `npm run build` first when
+      // running `npm run test:e2e` alone.
+      command: `rm -rf .data/e2e-pglite && node_modules/.bin/next start -p ${APP_PORT} -H 127.0.0.1`,
       url: `${APP_URL}/sign-in`,
       env: appEnvironment,
       reuseExistingServer: false,
-      timeout: 240_000,
+      timeout: 60_000,
       stdout: "pipe",
     },
   ],

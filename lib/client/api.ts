@@ -28,8 +28,8 @@ async function readErrorCode(response: Response): Promise<string | null> {
 }
 
 function redirectToSignIn(): void {
-  const here = safeNextPath(`${window.location.pathname}${window.location.search}`);
-  window.location.assign(`/sign-in?next=${encodeURIComponent(here)}`);
+  const currentPath = safeNextPath(`${window.location.pathname}${window.location.search}`);
+  window.location.assign(`/sign-in?next=${encodeURIComponent(currentPath)}`);
 }
 
 /**

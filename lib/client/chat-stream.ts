@@ -14,8 +14,8 @@ export type ChatStreamResult =
   | { kind: "done"; usage: AnswerUsage; chatId: string | null }
   /** The model failed after the stream began; some text may have arrived before it. */
   | { kind: "stream-error"; code: string; message: string }
-  /** The request was refused before any answer (JSON error). `retryAfterSeconds` comes with 429s. */
-  | { kind: "refused"; status: number; code: string | null; message: string; retryAfterSeconds: number | null }
+  /** The request was rejected with a JSON error before streaming. `retryAfterSeconds` is set for 429s. */
+  | { kind: "rejected"; status: number; code: string | null; message: string; retryAfterSeconds: number | null }
   /** The stream closed without a final event, for example when the connection dropped. */
   | { kind: "incomplete" };
 
@@ -38,7 +38,7 @@ function parseRetryAfter(header: string | null): number | null {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
-async function readRefusal(response: Response): Promise<ChatStreamResult> {
+async function readRejection(response: Response): Promise<ChatStreamResult> {
   let code: string | null = null;
   try {
     const body = (await response.clone().json()) as { code?: unknown };
@@ -47,7 +47,7 @@ async function readRefusal(response: Response): Promise<ChatStreamResult> {
     // The message below falls back to the status.
   }
   return {
-    kind: "refused",
+    kind: "rejected",
     status: response.status,
     code,
     message: await readErrorMessage(response),
@@ -71,13 +71,19 @@ export async function streamChatAnswer(input: {
   if (input.model) body.model = input.model;
 
   const response = await postJson("/api/chat", body, { signal: input.signal });
-  if (!response.ok || !response.body) return readRefusal(response);
+  if (!response.ok || !response.body) return readRejection(response);
 
   for await (const data of readServerSentEvents(response.body)) {
     const event = parseEvent(data);
-    if (event?.type === "delta") input.onDelta(event.text);
-    else if (event?.type === "done") return { kind: "done", usage: event.usage, chatId: event.chatId };
-    else if (event?.type === "error") return { kind: "stream-error", code: event.code, message: event.error };
+    switch (event?.type) {
+      case "delta":
+        input.onDelta(event.text);
+        break;
+      case "done":
+        return { kind: "done", usage: event.usage, chatId: event.chatId };
+      case "error":
+        return { kind: "stream-error", code: event.code, message: event.error };
+    }
   }
   return { kind: "incomplete" };
 }

@@ -7,6 +7,11 @@ export function formatInteger(value: number): string {
   return integerFormat.format(value);
 }
 
+/** Formats a count with its noun, such as "1 request" or "2,048 requests". */
+export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
+  return `${formatInteger(count)} ${count === 1 ? singular : plural}`;
+}
+
 /** Formats dollars with 2 decimals, or 6 when a non-zero amount is under a cent. */
 export function formatUsd(value: number): string {
   if (value !== 0 && Math.abs(value) < 0.01) return `$${value.toFixed(6)}`;

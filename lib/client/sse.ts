@@ -10,7 +10,8 @@ function dataFieldValue(line: string): string {
  * iteration early cancels the body.
  */
 export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffer = "";
   let dataLines: string[] = [];
   let finished = false;
@@ -19,7 +20,8 @@ export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): A
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value;
+      // `stream: true` keeps a multi-byte character that is split across chunks for the next one.
+      buffer += decoder.decode(value, { stream: true });
 
       // A "\r" at the end of the buffer may be the first half of "\r\n", so it waits for the next chunk.
       const lines = buffer.split(/\r\n|\n|\r(?=[\s\S])/);
@@ -35,6 +37,7 @@ export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): A
       }
     }
     finished = true;
+    buffer += decoder.decode();
 
     // A stream that ends without the final blank line still delivers its last event.
     const lastLine = buffer.replace(/\r$/, "");

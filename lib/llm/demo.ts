@@ -8,14 +8,12 @@ function composeAnswer(question: string): string {
   const quoted = question.length > 120 ? `${question.slice(0, 117)}...` : question;
   return [
     `This is Tollgate's built-in demo model, so no API key is spent on this answer. You wrote: "${quoted}".`,
-    "",
-    "Before this reply was generated, Tollgate checked who you are, reserved tokens against your plan's daily",
-    "budget, and counted this request against your per-minute and per-day limits. When the stream ends, the",
-    "reservation is settled to the tokens actually used, and a usage row with the model, tokens, cost and",
-    "latency is written. Open the usage dashboard to see it.",
-    "",
+    "Before this reply was generated, Tollgate checked who you are, reserved tokens against your plan's daily " +
+      "budget, and counted this request against your per-minute and per-day limits. When the stream ends, the " +
+      "reservation is settled to the tokens actually used, and a usage row with the model, tokens, cost and " +
+      "latency is written. Open the usage dashboard to see it.",
     "To talk to a real model, set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server).",
-  ].join("\n");
+  ].join("\n\n");
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,126 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useId, useState, type FormEvent } from "react";
+import { errorBox, primaryButton, textInput } from "@/components/ui/styles";
+import { readErrorMessage } from "@/lib/client/api";
+
+const MIN_PASSWORD_LENGTH = 8;
+
+type Props = {
+  mode: "sign-in" | "sign-up";
+  /** Path to open after signing in. The page has already checked that it stays on this site. */
+  nextPath: string;
+};
+
+export function AuthForm({ mode, nextPath }: Props) {
+  const router = useRouter();
+  const passwordHintId = useId();
+  const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+  const signingUp = mode === "sign-up";
+
+  async function handleSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const body: Record<string, string> = {
+      email: String(form.get("email") ?? ""),
+      password: String(form.get("password") ?? ""),
+    };
+    const name = String(form.get("name") ?? "").trim();
+    if (signingUp && name) body.name = name;
+
+    setError(null);
+    setPending(true);
+    try {
+      const response = await fetch(signingUp ? "/api/auth/signup" : "/api/auth/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) {
+        setError(await readErrorMessage(response));
+        setPending(false);
+        return;
+      }
+      // The button stays disabled while the next page loads.
+      router.replace(nextPath);
+    } catch {
+      setError("The server could not be reached. Check your connection and try again.");
+      setPending(false);
+    }
+  }
+
+  let submitLabel = signingUp ? "Create account" : "Sign in";
+  if (pending) submitLabel = signingUp ? "Creating account…" : "Signing in…";
+
+  const otherHref = `${signingUp ? "/sign-in" : "/sign-up"}${nextPath === "/chat" ? "" : `?next=${encodeURIComponent(nextPath)}`}`;
+
+  return (
+    <>
+      <h1 className="text-xl font-semibold tracking-tight">{signingUp ? "Create your account" : "Sign in"}</h1>
+      <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+        {signingUp ? "New accounts start on the free plan." : "Welcome back."}
+      </p>
+
+      {/* noValidate: the API checks every field and its sentence is shown below, so the browser's
+          own bubbles do not compete with it. The attributes still describe the fields. */}
+      <form onSubmit={handleSubmit} noValidate className="mt-6 space-y-4">
+        <div className="space-y-1.5">
+          <label htmlFor="email" className="block text-sm font-medium">
+            Email
+          </label>
+          <input id="email" name="email" type="email" autoComplete="email" required className={textInput} />
+        </div>
+
+        {signingUp && (
+          <div className="space-y-1.5">
+            <label htmlFor="name" className="block text-sm font-medium">
+              Name <span className="font-normal text-zinc-500">(optional)</span>
+            </label>
+            <input id="name" name="name" type="text" autoComplete="name" maxLength={100} className={textInput} />
+          </div>
+        )}
+
+        <div className="space-y-1.5">
+          <label htmlFor="password" className="block text-sm font-medium">
+            Password
+          </label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autoComplete={signingUp ? "new-password" : "current-password"}
+            required
+            minLength={signingUp ? MIN_PASSWORD_LENGTH : undefined}
+            aria-describedby={signingUp ? passwordHintId : undefined}
+            className={textInput}
+          />
+          {signingUp && (
+            <p id={passwordHintId} className="text-xs text-zinc-500 dark:text-zinc-400">
+              At least {MIN_PASSWORD_LENGTH} characters.
+            </p>
+          )}
+        </div>
+
+        {error && (
+          <p role="alert" className={errorBox}>
+            {error}
+          </p>
+        )}
+
+        <button type="submit" disabled={pending} className={`${primaryButton} w-full`}>
+          {submitLabel}
+        </button>
+      </form>
+
+      <p className="mt-6 text-center text-sm text-zinc-600 dark:text-zinc-400">
+        {signingUp ? "Already have an account? " : "New to Tollgate? "}
+        <Link href={otherHref} className="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+          {signingUp ? "Sign in" : "Create an account"}
+        </Link>
+      </p>
+    </>
+  );
+}
