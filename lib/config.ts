@@ -19,6 +19,10 @@ function readEnvironment() {
     JWT_REFRESH_SECRET: process.env.JWT_REFRESH_SECRET,
     PLAN_LIMITS: process.env.PLAN_LIMITS,
     ADMIN_EMAILS: process.env.ADMIN_EMAILS,
+    UPSTASH_REDIS_REST_URL: process.env.UPSTASH_REDIS_REST_URL,
+    UPSTASH_REDIS_REST_TOKEN: process.env.UPSTASH_REDIS_REST_TOKEN,
+    UPSTASH_KEY_PREFIX: process.env.UPSTASH_KEY_PREFIX,
+    GLOBAL_DAILY_SPEND_CAP_USD: process.env.GLOBAL_DAILY_SPEND_CAP_USD,
   };
 }
 
@@ -51,6 +55,21 @@ const environmentSchema = z.object({
   JWT_REFRESH_SECRET: secret,
   PLAN_LIMITS: optionalString,
   ADMIN_EMAILS: optionalString,
+  UPSTASH_REDIS_REST_URL: optionalString.pipe(
+    z.url({ protocol: /^https?$/, message: "must be the database's REST URL, such as https://example-12345.upstash.io" }).optional(),
+  ),
+  UPSTASH_REDIS_REST_TOKEN: optionalString,
+  // Braces are excluded because Redis Cluster reads `{...}` in a key as its hash tag.
+  UPSTASH_KEY_PREFIX: optionalString
+    .pipe(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: "must be 1 to 64 letters, digits, '_', '.', ':' or '-'" }).optional())
+    .default("tollgate"),
+  GLOBAL_DAILY_SPEND_CAP_USD: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+(\.\d{1,6})?$/, { message: "must be an amount in US dollars, such as 25 or 2.50" })
+      .refine((value) => Number(value) > 0, { message: "must be more than 0; leave it unset for no cap" })
+      .optional(),
+  ),
 });
 
 export type Config = {
@@ -61,6 +80,10 @@ export type Config = {
   jwt: { accessSecret: string; refreshSecret: string };
   plans: PlanTable;
   adminEmails: Set<string>;
+  /** Location of the limit counters: the database, or Upstash Redis through its REST API. */
+  counters: { kind: "postgres" } | { kind: "upstash"; url: string; token: string; keyPrefix: string };
+  /** The whole app's spend cap per UTC day in micro-dollars, or null when there is none. */
+  spendCapMicros: number | null;
 };
 
 export class ConfigError extends Error {
@@ -97,6 +120,15 @@ export function parseConfig(environment: Record<string, string | undefined> = re
     );
   }
 
+  const upstashUrl = values.UPSTASH_REDIS_REST_URL;
+  const upstashToken = values.UPSTASH_REDIS_REST_TOKEN;
+  if (Boolean(upstashUrl) !== Boolean(upstashToken)) {
+    const missing = upstashUrl ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL";
+    throw new ConfigError(
+      `Missing ${missing}. Set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to keep the limit counters in Upstash Redis, or neither to keep them in the database.`,
+    );
+  }
+
   let plans: PlanTable;
   try {
     plans = parsePlanLimits(values.PLAN_LIMITS);
@@ -121,6 +153,12 @@ export function parseConfig(environment: Record<string, string | undefined> = re
         .map((email) => email.trim().toLowerCase())
         .filter(Boolean),
     ),
+    counters:
+      upstashUrl && upstashToken
+        ? { kind: "upstash", url: upstashUrl, token: upstashToken, keyPrefix: values.UPSTASH_KEY_PREFIX }
+        : { kind: "postgres" },
+    // Dollars become integer micro-dollars, the unit of every cost column and counter.
+    spendCapMicros: values.GLOBAL_DAILY_SPEND_CAP_USD ? Math.round(Number(values.GLOBAL_DAILY_SPEND_CAP_USD) * 1_000_000) : null,
   };
 }
 

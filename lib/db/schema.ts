@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -169,4 +170,18 @@ export const rateEvents = pgTable(
     at: timestamp("at", { withTimezone: true, precision: 3 }).notNull(),
   },
   (table) => [index("rate_events_user_at_idx").on(table.userId, table.at)],
+);
+
+/** The whole app's spend per UTC day, for the PostgreSQL counter store's daily spend cap. */
+export const appSpendCounters = pgTable(
+  "app_spend_counters",
+  {
+    day: text("day").primaryKey(),
+    // Integer micro-dollars: settled costs plus the estimates of calls still running.
+    spentMicros: bigint("spent_micros", { mode: "number" }).notNull().default(0),
+    // Whether the latest reservation checked against the cap was rejected.
+    lastCheckRejected: boolean("last_check_rejected").notNull().default(false),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [index("app_spend_counters_expires_idx").on(table.expiresAt)],
 );

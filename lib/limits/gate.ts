@@ -1,27 +1,36 @@
+import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { ApiError } from "@/lib/errors";
 import { logger } from "@/lib/log";
+import { costMicros } from "@/lib/llm/models";
 import type { PlanLimits } from "@/lib/limits/plans";
 import { createPostgresStore } from "@/lib/limits/postgres-store";
+import { recordStoreFailure, recordStoreSuccess } from "@/lib/limits/store-outage";
+import { createUpstashStore } from "@/lib/limits/upstash-store";
 import { insertUsageRow } from "@/lib/usage/rows";
-import type { CounterStore, LimitSnapshot, Reservation } from "@/lib/limits/store";
+import type { CounterStore, LimitCode, LimitSnapshot, Reservation, SpendCapCheck } from "@/lib/limits/store";
 
-// A request whose output cap would fall below this is refused: an answer cut at a few tokens
+// A request whose output cap would fall below this is rejected: an answer cut at a few tokens
 // costs the user budget and tells them nothing.
 export const MIN_OUTPUT_TOKENS = 16;
 
 let defaultStore: CounterStore | undefined;
 
+/** Returns the configured counter store: Upstash Redis when its REST URL and token are set, else the database. */
 export function getCounterStore(): CounterStore {
-  defaultStore ??= createPostgresStore(getDb);
+  if (!defaultStore) {
+    const { counters } = getConfig();
+    defaultStore = counters.kind === "upstash" ? createUpstashStore(counters) : createPostgresStore(getDb);
+  }
   return defaultStore;
 }
 
-const LIMIT_MESSAGES = {
-  RATE_LIMITED: (limits: PlanLimits) => `You have reached your plan's ${limits.requestsPerMinute} requests per minute.`,
-  DAILY_REQUEST_LIMIT: (limits: PlanLimits) => `You have used all ${limits.requestsPerDay} of today's requests on your plan.`,
-  DAILY_TOKEN_LIMIT: (limits: PlanLimits) =>
+const LIMIT_MESSAGES: Record<LimitCode, (limits: PlanLimits) => string> = {
+  RATE_LIMITED: (limits) => `You have reached your plan's ${limits.requestsPerMinute} requests per minute.`,
+  DAILY_REQUEST_LIMIT: (limits) => `You have used all ${limits.requestsPerDay} of today's requests on your plan.`,
+  DAILY_TOKEN_LIMIT: (limits) =>
     `You have used today's ${limits.tokensPerDay.toLocaleString("en-US")} tokens on your plan, or this request would pass them.`,
+  SPEND_CAP_REACHED: () => "The app has reached its spending cap for today, so no model calls are made until midnight UTC.",
 };
 
 function describeWait(seconds: number): string {
@@ -31,19 +40,38 @@ function describeWait(seconds: number): string {
 }
 
 /**
- * Builds the X-RateLimit-* headers. Remaining requests is the smaller of the minute's and the
- * day's, so the headers never promise more than will be admitted; Reset is the seconds until
- * the minute window next frees a request, or until the UTC day ends when the day is the bound.
+ * Counts how many more requests like this one (same prompt, same output cap asked for) the day's
+ * tokens would admit in a row. Each takes its prompt plus the full output cap while there is
+ * room, and the last one may take a clamped cap of at least MIN_OUTPUT_TOKENS.
  */
-export function rateLimitHeaders(limits: PlanLimits, snapshot: LimitSnapshot, now: Date): Record<string, string> {
+function requestsTokensAdmit(tokensLeft: number, promptTokens: number, maxOutputTokens: number): number {
+  const smallestReservation = promptTokens + MIN_OUTPUT_TOKENS;
+  if (tokensLeft < smallestReservation) return 0;
+  return Math.floor((tokensLeft - smallestReservation) / (promptTokens + maxOutputTokens)) + 1;
+}
+
+/**
+ * Builds the X-RateLimit-* headers for a request of `promptTokens`. They never promise more than
+ * will be admitted: remaining requests is how many more requests like this one would pass every
+ * limit now, and remaining tokens is 0 once no request fits. Both can only grow as the minute
+ * window slides and calls settle below their reservations. Reset is the seconds until the minute
+ * window next frees a request when the minute is the bound, else until the UTC day ends.
+ */
+export function rateLimitHeaders(
+  limits: PlanLimits,
+  snapshot: LimitSnapshot,
+  now: Date,
+  promptTokens: number,
+): Record<string, string> {
   const minuteLeft = Math.max(0, limits.requestsPerMinute - snapshot.requestsThisMinute);
   const dayLeft = Math.max(0, limits.requestsPerDay - snapshot.requestsToday);
   const tokensLeft = Math.max(0, limits.tokensPerDay - snapshot.tokensToday);
-  const resetAt = minuteLeft <= dayLeft && snapshot.minuteResetAt ? snapshot.minuteResetAt : snapshot.dayResetAt;
+  const dayBound = Math.min(dayLeft, requestsTokensAdmit(tokensLeft, promptTokens, limits.maxOutputTokens));
+  const resetAt = minuteLeft < dayBound && snapshot.minuteResetAt ? snapshot.minuteResetAt : snapshot.dayResetAt;
   return {
     "X-RateLimit-Limit-Requests": String(limits.requestsPerMinute),
-    "X-RateLimit-Remaining-Requests": String(Math.min(minuteLeft, dayLeft)),
-    "X-RateLimit-Remaining-Tokens": String(tokensLeft),
+    "X-RateLimit-Remaining-Requests": String(Math.min(minuteLeft, dayBound)),
+    "X-RateLimit-Remaining-Tokens": String(tokensLeft <= MIN_OUTPUT_TOKENS ? 0 : tokensLeft),
     "X-RateLimit-Reset": String(Math.max(0, Math.ceil((resetAt.getTime() - now.getTime()) / 1000))),
   };
 }
@@ -56,20 +84,27 @@ export type Admission = {
 };
 
 /**
- * Admits one LLM request for a user, or throws the contract's error. Fails closed: when the
- * counters cannot be reached, no call may be made.
+ * Admits one LLM request for a user, or throws the contract's error. Every path that calls a
+ * model comes through here with its own feature name ("chat", "title", ...). Fails closed: when
+ * the counters cannot be reached, the request is rejected with 503 and no call may be made.
  */
 export async function admitRequest(input: {
   userId: string;
   limits: PlanLimits;
   promptTokens: number;
+  /** Model to call, whose price sizes the reservation against the app-wide spend cap. */
+  model: string;
+  feature: string;
   requestId: string;
   store?: CounterStore;
   now?: Date;
+  /** Override of GLOBAL_DAILY_SPEND_CAP_USD in micro-dollars, or null for no cap. */
+  spendCapMicros?: number | null;
 }): Promise<Admission> {
-  const { userId, limits, promptTokens, requestId } = input;
+  const { userId, limits, promptTokens, model, feature, requestId } = input;
   const store = input.store ?? getCounterStore();
   const now = input.now ?? new Date();
+  const capMicros = input.spendCapMicros === undefined ? getConfig().spendCapMicros : input.spendCapMicros;
 
   if (promptTokens > limits.maxPromptTokens) {
     throw new ApiError(
@@ -77,6 +112,12 @@ export async function admitRequest(input: {
       `The message is about ${promptTokens} tokens with its history; your plan allows ${limits.maxPromptTokens} per request. Shorten it and try again.`,
     );
   }
+
+  // Priced before anything is reserved, so a model without a price fails as the bug it is,
+  // not as an unreachable store.
+  const estimateCostMicros = (outputCap: number) => costMicros(model, { promptTokens, completionTokens: outputCap });
+  estimateCostMicros(0);
+  const spendCap: SpendCapCheck | undefined = capMicros === null ? undefined : { capMicros, estimateCostMicros };
 
   let result;
   try {
@@ -87,14 +128,21 @@ export async function admitRequest(input: {
       maxOutputTokens: limits.maxOutputTokens,
       minOutputTokens: MIN_OUTPUT_TOKENS,
       now,
+      spendCap,
     });
   } catch (error) {
-    logger.error("counter store unavailable; request refused", { requestId, userId, error });
+    recordStoreFailure({ requestId, userId, feature, error });
     throw new ApiError("LIMITS_UNAVAILABLE");
   }
+  recordStoreSuccess();
 
-  const headers = rateLimitHeaders(limits, result.snapshot, now);
+  const headers = rateLimitHeaders(limits, result.snapshot, now, promptTokens);
   if (!result.admitted) {
+    if (result.code === "SPEND_CAP_REACHED") {
+      logger.warn("request rejected: app-wide spend cap reached", { requestId, userId, feature });
+      headers["X-RateLimit-Remaining-Requests"] = "0";
+      headers["X-RateLimit-Reset"] = String(result.retryAfterSeconds);
+    }
     const message = `${LIMIT_MESSAGES[result.code](limits)} Try again in ${describeWait(result.retryAfterSeconds)}.`;
     throw new ApiError(result.code, message, { ...headers, "Retry-After": String(result.retryAfterSeconds) });
   }
@@ -102,19 +150,21 @@ export async function admitRequest(input: {
 }
 
 /**
- * Settles a reservation to the tokens really used. It runs in a `finally` after every call, so
- * a failed or stopped call gives back what it did not use. A settlement that fails is logged,
- * because the request itself already happened.
+ * Settles a reservation to the tokens and cost really used. It runs in a `finally` after every
+ * call, so a failed or stopped call gives back what it did not use. A settlement that fails is
+ * logged and not thrown, because the request itself already happened. The reservation then
+ * stays counted, which errs towards rejecting.
  */
 export async function settleRequest(input: {
   reservation: Reservation;
   usedTokens: number;
+  usedCostMicros: number;
   requestId: string;
   store?: CounterStore;
 }): Promise<void> {
   const store = input.store ?? getCounterStore();
   try {
-    await store.settle({ reservation: input.reservation, usedTokens: input.usedTokens });
+    await store.settle({ reservation: input.reservation, usedTokens: input.usedTokens, usedCostMicros: input.usedCostMicros });
   } catch (error) {
     logger.error("settling a reservation failed", { requestId: input.requestId, userId: input.reservation.userId, error });
   }
@@ -130,9 +180,10 @@ export async function releaseAdmission(input: {
   requestId: string;
   feature: string;
   model: string;
+  store?: CounterStore;
 }): Promise<void> {
   const { admission, userId, requestId, feature, model } = input;
-  await settleRequest({ reservation: admission.reservation, usedTokens: 0, requestId });
+  await settleRequest({ reservation: admission.reservation, usedTokens: 0, usedCostMicros: 0, requestId, store: input.store });
   try {
     await insertUsageRow(await getDb(), {
       userId,
@@ -148,5 +199,30 @@ export async function releaseAdmission(input: {
     });
   } catch (error) {
     logger.error("writing the usage row failed", { requestId, userId, feature, error });
+  }
+}
+
+export type SpendCapStatus = {
+  /** GLOBAL_DAILY_SPEND_CAP_USD in dollars, or null when the app has no cap. */
+  spendCapUsd: number | null;
+  /**
+   * Whether model calls are being rejected for the cap: today's spend counter is at the cap, or
+   * the latest request checked against it was rejected. Null when the counters cannot be read.
+   */
+  capReached: boolean | null;
+};
+
+/** Reads whether the app-wide spend cap is rejecting calls today, for the admin console. */
+export async function readSpendCapStatus(input: { now?: Date; store?: CounterStore } = {}): Promise<SpendCapStatus> {
+  const { spendCapMicros } = getConfig();
+  if (spendCapMicros === null) return { spendCapUsd: null, capReached: false };
+
+  const spendCapUsd = spendCapMicros / 1_000_000;
+  try {
+    const spend = await (input.store ?? getCounterStore()).peekAppSpend({ now: input.now ?? new Date() });
+    return { spendCapUsd, capReached: spend.lastCheckRejected || spend.spentMicros >= spendCapMicros };
+  } catch (error) {
+    logger.warn("reading the app-wide spend counter failed", { error });
+    return { spendCapUsd, capReached: null };
   }
 }

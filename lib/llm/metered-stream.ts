@@ -124,7 +124,7 @@ async function run(input: MeteredStreamInput, signal: AbortSignal, send: (payloa
     const totalTokens = usage.promptTokens + usage.completionTokens;
     const cost = costMicros(model, usage);
 
-    await settleRequest({ reservation: admission.reservation, usedTokens: totalTokens, requestId });
+    await settleRequest({ reservation: admission.reservation, usedTokens: totalTokens, usedCostMicros: cost, requestId });
     try {
       const db = await getDb();
       await insertUsageRow(db, {

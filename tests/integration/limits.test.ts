@@ -1,147 +1,325 @@
-import { beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { getDb, type Database } from "@/lib/db/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/errors";
-import { admitRequest, settleRequest } from "@/lib/limits/gate";
+import { admitRequest, MIN_OUTPUT_TOKENS, settleRequest } from "@/lib/limits/gate";
 import { DEFAULT_PLANS, type PlanLimits } from "@/lib/limits/plans";
-import { createPostgresStore } from "@/lib/limits/postgres-store";
+import type { CounterStore, ReserveInput, ReserveResult } from "@/lib/limits/store";
 import { configureTestEnvironment } from "@/tests/helpers";
+import { createSharedStores, testedStoreKind, timeOnUnusedDay } from "@/tests/limits-helpers";
 
-beforeAll(() => configureTestEnvironment());
+// Two stores that share their counters, standing for two app instances; parallel requests are
+// split between them.
+let stores: CounterStore[];
+let closeStores: () => Promise<void>;
+let store: CounterStore;
 
-const store = createPostgresStore(getDb);
-const roomy: PlanLimits = { ...DEFAULT_PLANS.enterprise, requestsPerMinute: 1_000, requestsPerDay: 1_000, tokensPerDay: 10_000_000 };
+beforeAll(async () => {
+  configureTestEnvironment();
+  ({ stores, close: closeStores } = await createSharedStores(2));
+  store = stores[0]!;
+});
 
-function reserve(userId: string, limits: PlanLimits, now = new Date(), promptTokens = 100) {
-  return store.reserve({ userId, limits, promptTokens, maxOutputTokens: 1_000, minOutputTokens: 16, now });
+afterAll(() => closeStores());
+
+const roomy: PlanLimits = {
+  ...DEFAULT_PLANS.enterprise,
+  requestsPerMinute: 1_000,
+  requestsPerDay: 1_000,
+  tokensPerDay: 10_000_000,
+  maxOutputTokens: 1_000,
+};
+
+function reserveInput(userId: string, limits: PlanLimits, overrides: Partial<ReserveInput> = {}): ReserveInput {
+  return { userId, limits, promptTokens: 100, maxOutputTokens: 1_000, minOutputTokens: MIN_OUTPUT_TOKENS, now: new Date(), ...overrides };
 }
 
-describe("postgres counter store", () => {
-  it("admits exactly 20 of 50 parallel requests against 20 per day", async () => {
-    const userId = randomUUID();
-    const limits = { ...roomy, requestsPerDay: 20 };
-    const results = await Promise.all(Array.from({ length: 50 }, () => reserve(userId, limits)));
+function reserve(userId: string, limits: PlanLimits, overrides: Partial<ReserveInput> = {}) {
+  return store.reserve(reserveInput(userId, limits, overrides));
+}
 
-    expect(results.filter((result) => result.admitted)).toHaveLength(20);
-    const refused = results.filter((result) => !result.admitted);
-    expect(refused).toHaveLength(30);
-    expect(new Set(refused.map((result) => result.code))).toEqual(new Set(["DAILY_REQUEST_LIMIT"]));
-  });
+/** Sends `count` reservations at once, alternating between the two stores. */
+function reserveInParallel(count: number, inputFor: (index: number) => ReserveInput): Promise<ReserveResult[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => stores[index % stores.length]!.reserve(inputFor(index))));
+}
 
+function admittedOf(results: ReserveResult[]) {
+  return results.flatMap((result) => (result.admitted ? [result.reservation] : []));
+}
+
+function rejectionCodes(results: ReserveResult[]) {
+  return new Set(results.flatMap((result) => (result.admitted ? [] : [result.code])));
+}
+
+describe(`${testedStoreKind()} counter store`, () => {
   it("admits exactly 5 of 50 parallel requests against 5 per minute", async () => {
     const userId = randomUUID();
-    const results = await Promise.all(Array.from({ length: 50 }, () => reserve(userId, { ...roomy, requestsPerMinute: 5 })));
+    const results = await reserveInParallel(50, () => reserveInput(userId, { ...roomy, requestsPerMinute: 5 }));
 
-    expect(results.filter((result) => result.admitted)).toHaveLength(5);
+    expect(admittedOf(results)).toHaveLength(5);
+    expect(rejectionCodes(results)).toEqual(new Set(["RATE_LIMITED"]));
     for (const result of results) {
       if (result.admitted) continue;
-      expect(result.code).toBe("RATE_LIMITED");
       expect(result.retryAfterSeconds).toBeGreaterThanOrEqual(1);
       expect(result.retryAfterSeconds).toBeLessThanOrEqual(60);
     }
+    expect((await store.peek({ userId, now: new Date() })).requestsThisMinute).toBe(5);
   });
 
-  it("never reserves past the day's tokens under parallel requests", async () => {
+  it("admits exactly 20 of 50 parallel requests against 20 per day", async () => {
     const userId = randomUUID();
-    const limits = { ...roomy, tokensPerDay: 10_000 };
-    const results = await Promise.all(Array.from({ length: 50 }, () => reserve(userId, limits)));
+    const results = await reserveInParallel(50, () => reserveInput(userId, { ...roomy, requestsPerDay: 20 }));
 
-    const reserved = results.flatMap((result) => (result.admitted ? [result.reservation.reservedTokens] : []));
-    expect(reserved.reduce((sum, tokens) => sum + tokens, 0)).toBeLessThanOrEqual(10_000);
-    expect(results.filter((result) => !result.admitted).every((result) => result.code === "DAILY_TOKEN_LIMIT")).toBe(true);
-    const snapshot = await store.peek({ userId, now: new Date() });
-    expect(snapshot.tokensToday).toBeLessThanOrEqual(10_000);
+    expect(admittedOf(results)).toHaveLength(20);
+    expect(rejectionCodes(results)).toEqual(new Set(["DAILY_REQUEST_LIMIT"]));
+    expect((await store.peek({ userId, now: new Date() })).requestsToday).toBe(20);
+  });
+
+  it("admits exactly the reservations the day's tokens hold, the last one clamped", async () => {
+    const userId = randomUUID();
+    // Seven full reservations of 100 + 1,000 tokens, then 500 tokens: an eighth with its output cap clamped to 400.
+    const limits = { ...roomy, tokensPerDay: 7 * 1_100 + 500 };
+    const results = await reserveInParallel(50, () => reserveInput(userId, limits));
+
+    const admitted = admittedOf(results);
+    expect(admitted).toHaveLength(8);
+    expect(admitted.map((reservation) => reservation.outputCap).sort((a, b) => a - b)).toEqual([400, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000]);
+    expect(admitted.reduce((sum, reservation) => sum + reservation.reservedTokens, 0)).toBe(limits.tokensPerDay);
+    expect(rejectionCodes(results)).toEqual(new Set(["DAILY_TOKEN_LIMIT"]));
+    expect((await store.peek({ userId, now: new Date() })).tokensToday).toBe(limits.tokensPerDay);
   });
 
   it("clamps the output cap to what the day has left", async () => {
     const userId = randomUUID();
     const limits = { ...roomy, tokensPerDay: 10_000 };
-    const first = await store.reserve({ userId, limits, promptTokens: 9_400, maxOutputTokens: 600, minOutputTokens: 16, now: new Date() });
+    const first = await reserve(userId, limits, { promptTokens: 9_400, maxOutputTokens: 600 });
     expect(first.admitted).toBe(true);
+    expect((await reserve(userId, limits)).admitted).toBe(false);
 
-    const second = await reserve(userId, limits);
-    expect(second.admitted).toBe(false);
-
-    if (first.admitted) await store.settle({ reservation: first.reservation, usedTokens: 9_500 });
+    if (first.admitted) await store.settle({ reservation: first.reservation, usedTokens: 9_500, usedCostMicros: 0 });
     // 500 tokens are left: a 100-token prompt gets an output cap of 400, not the 1,000 it asked for.
     const third = await reserve(userId, limits);
-    expect(third.admitted && third.reservation.outputCap).toBe(400);
+    expect(third).toMatchObject({ admitted: true, reservation: { outputCap: 400 } });
+  });
+
+  it("rejects when the clamped output cap falls below the minimum", async () => {
+    const userId = randomUUID();
+    const limits = { ...roomy, tokensPerDay: 100 + MIN_OUTPUT_TOKENS - 1 };
+    const result = await reserve(userId, limits);
+    expect(result.admitted).toBe(false);
+    expect(result).toMatchObject({ admitted: false, code: "DAILY_TOKEN_LIMIT" });
+    expect((await store.peek({ userId, now: new Date() })).requestsToday).toBe(0);
   });
 
   it("slides the minute window instead of resetting it", async () => {
     const userId = randomUUID();
     const limits = { ...roomy, requestsPerMinute: 3 };
     const start = new Date("2026-12-04T10:00:50.000Z");
-    for (let i = 0; i < 3; i++) expect((await reserve(userId, limits, start)).admitted).toBe(true);
+    for (let i = 0; i < 3; i++) expect((await reserve(userId, limits, { now: start })).admitted).toBe(true);
 
     // Just past the minute boundary the three requests are still inside the last 60 seconds.
-    const afterBoundary = await reserve(userId, limits, new Date("2026-12-04T10:01:05.000Z"));
+    const afterBoundary = await reserve(userId, limits, { now: new Date("2026-12-04T10:01:05.000Z") });
     expect(afterBoundary.admitted).toBe(false);
-    expect(!afterBoundary.admitted && afterBoundary.retryAfterSeconds).toBe(45);
+    expect(afterBoundary).toMatchObject({ admitted: false, retryAfterSeconds: 45 });
 
-    expect((await reserve(userId, limits, new Date("2026-12-04T10:01:50.001Z"))).admitted).toBe(true);
+    expect((await reserve(userId, limits, { now: new Date("2026-12-04T10:01:50.001Z") })).admitted).toBe(true);
+  });
+
+  it("times Retry-After from the request whose leaving makes room", async () => {
+    const userId = randomUUID();
+    const start = Date.parse("2026-12-04T11:00:00.000Z");
+    for (let second = 0; second < 50; second += 10) {
+      expect((await reserve(userId, { ...roomy, requestsPerMinute: 10 }, { now: new Date(start + second * 1000) })).admitted).toBe(true);
+    }
+
+    // The plan now allows 3 a minute and 5 are in the window: the third oldest (at 20 s) must
+    // leave before one more fits, at 80 s.
+    const rejected = await reserve(userId, { ...roomy, requestsPerMinute: 3 }, { now: new Date(start + 45_000) });
+    expect(rejected).toMatchObject({ admitted: false, code: "RATE_LIMITED" });
+    expect(rejected).toMatchObject({ admitted: false, retryAfterSeconds: 35 });
+  });
+
+  it("names the limit that frees up last when several fail", async () => {
+    const userId = randomUUID();
+    const limits = { ...roomy, requestsPerMinute: 2, requestsPerDay: 2 };
+    expect((await reserve(userId, limits, { now: new Date("2026-12-04T23:59:10Z") })).admitted).toBe(true);
+    expect((await reserve(userId, limits, { now: new Date("2026-12-04T23:59:20Z") })).admitted).toBe(true);
+
+    // The day resets in 30 s, but the minute window only frees up at 00:00:10, in 40 s.
+    const nearMidnight = await reserve(userId, limits, { now: new Date("2026-12-04T23:59:30Z") });
+    expect(nearMidnight).toMatchObject({ admitted: false, code: "RATE_LIMITED", retryAfterSeconds: 40 });
+
+    const otherUser = randomUUID();
+    for (const time of ["2026-12-04T12:00:10Z", "2026-12-04T12:00:20Z"]) {
+      expect((await reserve(otherUser, limits, { now: new Date(time) })).admitted).toBe(true);
+    }
+    const midday = await reserve(otherUser, limits, { now: new Date("2026-12-04T12:00:30Z") });
+    expect(midday).toMatchObject({ admitted: false, code: "DAILY_REQUEST_LIMIT", retryAfterSeconds: 12 * 3600 - 30 });
   });
 
   it("starts a new day's budget at UTC midnight", async () => {
     const userId = randomUUID();
     const limits = { ...roomy, requestsPerDay: 1 };
-    expect((await reserve(userId, limits, new Date("2026-12-04T23:59:00Z"))).admitted).toBe(true);
-    const refused = await reserve(userId, limits, new Date("2026-12-04T23:59:30Z"));
-    expect(!refused.admitted && refused.retryAfterSeconds).toBe(30);
-    expect((await reserve(userId, limits, new Date("2026-12-05T00:00:00Z"))).admitted).toBe(true);
+    expect((await reserve(userId, limits, { now: new Date("2026-12-04T23:59:00Z") })).admitted).toBe(true);
+    const rejected = await reserve(userId, limits, { now: new Date("2026-12-04T23:59:30Z") });
+    expect(rejected).toMatchObject({ admitted: false, retryAfterSeconds: 30 });
+    expect((await reserve(userId, limits, { now: new Date("2026-12-05T00:00:00Z") })).admitted).toBe(true);
   });
 
-  it("settling gives back unused tokens to the reservation's day", async () => {
+  it("settlement replaces the reservation with real usage", async () => {
     const userId = randomUUID();
     const result = await reserve(userId, roomy);
     expect(result.admitted).toBe(true);
     if (!result.admitted) return;
+    expect((await store.peek({ userId, now: new Date() })).tokensToday).toBe(1_100);
 
-    await store.settle({ reservation: result.reservation, usedTokens: 150 });
+    await store.settle({ reservation: result.reservation, usedTokens: 150, usedCostMicros: 0 });
     expect((await store.peek({ userId, now: new Date() })).tokensToday).toBe(150);
-    await store.settle({ reservation: { ...result.reservation, reservedTokens: 150 }, usedTokens: 0 });
-    expect((await store.peek({ userId, now: new Date() })).tokensToday).toBe(0);
+  });
+
+  it("a failed call's settlement gives the whole reservation back but keeps the request", async () => {
+    const userId = randomUUID();
+    const result = await reserve(userId, roomy);
+    if (!result.admitted) throw new Error("expected an admission");
+
+    await stores[1]!.settle({ reservation: result.reservation, usedTokens: 0, usedCostMicros: 0 });
+    const snapshot = await store.peek({ userId, now: new Date() });
+    expect(snapshot.tokensToday).toBe(0);
+    expect(snapshot.requestsToday).toBe(1);
+  });
+
+  it("settles a reservation against the day it was made on", async () => {
+    const userId = randomUUID();
+    const result = await reserve(userId, roomy, { now: new Date("2026-12-04T23:59:59Z") });
+    if (!result.admitted) throw new Error("expected an admission");
+
+    await store.settle({ reservation: result.reservation, usedTokens: 300, usedCostMicros: 0 });
+    expect((await store.peek({ userId, now: new Date("2026-12-04T23:59:59Z") })).tokensToday).toBe(300);
+    expect((await store.peek({ userId, now: new Date("2026-12-05T00:00:01Z") })).tokensToday).toBe(0);
   });
 });
 
-describe("gate", () => {
-  it("refuses with the limit's code, Retry-After and rate-limit headers", async () => {
+describe(`${testedStoreKind()} app-wide spend cap`, () => {
+  // Each request costs 10 micro-dollars plus one per output token: 1,010 with the full cap.
+  const estimateCostMicros = (outputCap: number) => 10 + outputCap;
+
+  it("admits exactly as many parallel requests as the cap holds", async () => {
+    const now = timeOnUnusedDay();
+    const spendCap = { capMicros: 5 * 1_010 + 500, estimateCostMicros };
+    const results = await reserveInParallel(50, () => reserveInput(randomUUID(), roomy, { now, spendCap }));
+
+    const admitted = admittedOf(results);
+    expect(admitted).toHaveLength(5);
+    expect(admitted.every((reservation) => reservation.reservedCostMicros === 1_010)).toBe(true);
+    expect(rejectionCodes(results)).toEqual(new Set(["SPEND_CAP_REACHED"]));
+    expect(await store.peekAppSpend({ now })).toEqual({ spentMicros: 5 * 1_010, lastCheckRejected: true });
+  });
+
+  it("a request rejected by the cap uses none of the user's quota", async () => {
+    const now = timeOnUnusedDay();
+    const userId = randomUUID();
+    const spendCap = { capMicros: 1_500, estimateCostMicros };
+    expect((await reserve(userId, roomy, { now, spendCap })).admitted).toBe(true);
+
+    const rejected = await reserve(userId, roomy, { now, spendCap });
+    expect(rejected).toMatchObject({ admitted: false, code: "SPEND_CAP_REACHED" });
+    expect(rejected).toMatchObject({ admitted: false, retryAfterSeconds: 12 * 3600 });
+
+    const snapshot = await store.peek({ userId, now });
+    expect(snapshot).toMatchObject({ requestsThisMinute: 1, requestsToday: 1, tokensToday: 1_100 });
+  });
+
+  it("settlement replaces the reserved cost with the real cost", async () => {
+    const now = timeOnUnusedDay();
+    const spendCap = { capMicros: 1_500, estimateCostMicros };
+    const first = await reserve(randomUUID(), roomy, { now, spendCap });
+    if (!first.admitted) throw new Error("expected an admission");
+    expect((await reserve(randomUUID(), roomy, { now, spendCap })).admitted).toBe(false);
+
+    await store.settle({ reservation: first.reservation, usedTokens: 300, usedCostMicros: 200 });
+    expect(await store.peekAppSpend({ now })).toEqual({ spentMicros: 200, lastCheckRejected: true });
+
+    // 200 spent and 1,010 reserved fit under 1,500, and the admission clears the rejection.
+    expect((await reserve(randomUUID(), roomy, { now, spendCap })).admitted).toBe(true);
+    expect(await store.peekAppSpend({ now })).toEqual({ spentMicros: 1_210, lastCheckRejected: false });
+  });
+
+  it("checks the user's limits before the cap", async () => {
+    const now = timeOnUnusedDay();
+    const userId = randomUUID();
+    const spendCap = { capMicros: 100, estimateCostMicros };
+    const result = await reserve(userId, { ...roomy, requestsPerDay: 0 }, { now, spendCap });
+    expect(result).toMatchObject({ admitted: false, code: "DAILY_REQUEST_LIMIT" });
+    expect(await store.peekAppSpend({ now })).toEqual({ spentMicros: 0, lastCheckRejected: false });
+  });
+});
+
+describe(`gate on the ${testedStoreKind()} store`, () => {
+  const request = { model: "gpt-4o-mini", feature: "test", requestId: "req_test", spendCapMicros: null };
+
+  it("rejects with the limit's code, Retry-After and rate-limit headers", async () => {
     const userId = randomUUID();
     const limits = { ...roomy, requestsPerMinute: 1 };
-    const admitted = await admitRequest({ userId, limits, promptTokens: 10, requestId: "req_test", store });
+    const admitted = await admitRequest({ ...request, userId, limits, promptTokens: 10, store });
     expect(admitted.headers["X-RateLimit-Remaining-Requests"]).toBe("0");
 
-    const refusal = await admitRequest({ userId, limits, promptTokens: 10, requestId: "req_test", store }).catch((error) => error);
-    expect(refusal).toBeInstanceOf(ApiError);
-    expect(refusal.code).toBe("RATE_LIMITED");
-    expect(refusal.status).toBe(429);
-    expect(Number(refusal.headers["Retry-After"])).toBeGreaterThan(0);
-    expect(refusal.headers["X-RateLimit-Limit-Requests"]).toBe("1");
-    expect(refusal.message).toMatch(/Try again in \d+ seconds/);
-    await settleRequest({ reservation: admitted.reservation, usedTokens: 0, requestId: "req_test", store });
+    const rejection = await admitRequest({ ...request, userId, limits, promptTokens: 10, store }).catch((error) => error);
+    expect(rejection).toBeInstanceOf(ApiError);
+    expect(rejection.code).toBe("RATE_LIMITED");
+    expect(rejection.status).toBe(429);
+    expect(Number(rejection.headers["Retry-After"])).toBeGreaterThan(0);
+    expect(rejection.headers["X-RateLimit-Limit-Requests"]).toBe("1");
+    expect(rejection.message).toMatch(/Try again in \d+ seconds/);
+    await settleRequest({ reservation: admitted.reservation, usedTokens: 0, usedCostMicros: 0, requestId: "req_test", store });
   });
 
   it("rejects a prompt over the plan's cap before reserving anything", async () => {
     const userId = randomUUID();
     const limits = { ...roomy, maxPromptTokens: 50 };
-    const error = await admitRequest({ userId, limits, promptTokens: 51, requestId: "req_test", store }).catch((caught) => caught);
+    const error = await admitRequest({ ...request, userId, limits, promptTokens: 51, store }).catch((caught) => caught);
     expect(error.code).toBe("PROMPT_TOO_LONG");
     expect((await store.peek({ userId, now: new Date() })).requestsToday).toBe(0);
   });
 
-  it("fails closed when the counter store cannot be reached", async () => {
-    const { default: postgres } = await import("postgres");
-    const { drizzle } = await import("drizzle-orm/postgres-js");
-    // Nothing listens on port 1 of the loopback address, so every query fails to connect.
-    const client = postgres("postgres://nobody@127.0.0.1:1/none", { connect_timeout: 2, max: 1 });
-    const unreachable = createPostgresStore(async () => drizzle(client) as unknown as Database);
+  it.each([
+    ["the minute binds", { requestsPerMinute: 4 }],
+    ["the day's requests bind", { requestsPerDay: 3 }],
+    ["the day's tokens bind", { tokensPerDay: 3 * 1_100 + 200 }],
+    ["the tokens leave only a clamped request", { tokensPerDay: 500 }],
+  ])("remaining requests equal the admissions that follow when %s", async (_case, plan) => {
+    const userId = randomUUID();
+    const limits = { ...roomy, ...plan };
+    const remainingAfter: number[] = [];
+    for (;;) {
+      const admission = await admitRequest({ ...request, userId, limits, promptTokens: 100, store }).catch((error: ApiError) => error);
+      if (admission instanceof ApiError) {
+        expect(admission.headers["X-RateLimit-Remaining-Requests"]).toBe("0");
+        break;
+      }
+      remainingAfter.push(Number(admission.headers["X-RateLimit-Remaining-Requests"]));
+    }
+    expect(remainingAfter.length).toBeGreaterThan(0);
+    expect(remainingAfter).toEqual(remainingAfter.map((_, index) => remainingAfter.length - 1 - index));
+  });
 
-    const error = await admitRequest({ userId: randomUUID(), limits: roomy, promptTokens: 10, requestId: "req_test", store: unreachable }).catch(
+  it("rejects every request at the spend cap with 503 and no remaining requests", async () => {
+    const now = timeOnUnusedDay();
+    const userId = randomUUID();
+    const error = await admitRequest({ ...request, userId, limits: roomy, promptTokens: 100, store, now, spendCapMicros: 1 }).catch(
       (caught) => caught,
     );
     expect(error).toBeInstanceOf(ApiError);
-    expect(error.code).toBe("LIMITS_UNAVAILABLE");
+    expect(error.code).toBe("SPEND_CAP_REACHED");
     expect(error.status).toBe(503);
-    await client.end();
+    expect(error.headers["Retry-After"]).toBe(String(12 * 3600));
+    expect(error.headers["X-RateLimit-Remaining-Requests"]).toBe("0");
+    expect((await store.peek({ userId, now })).requestsToday).toBe(0);
+  });
+
+  it("reserves the model's price for the prompt and the clamped output cap", async () => {
+    const now = timeOnUnusedDay();
+    const admission = await admitRequest({ ...request, userId: randomUUID(), limits: roomy, promptTokens: 100, store, now, spendCapMicros: 1_000_000 });
+    // gpt-4o-mini: 100 prompt tokens at $0.15 and 1,000 output tokens at $0.60 per million.
+    expect(admission.reservation.reservedCostMicros).toBe(615);
+    expect((await store.peekAppSpend({ now })).spentMicros).toBe(615);
   });
 });

@@ -7,9 +7,10 @@ import { buildPrompt } from "@/lib/llm/prompt";
 import { estimatePromptTokens } from "@/lib/llm/tokens";
 
 const now = new Date("2026-12-04T12:00:00Z");
+const midnight = new Date("2026-12-05T00:00:00Z");
 const limits = { ...DEFAULT_PLANS.free, maxOutputTokens: 500 };
 const input = { userId: "u", limits, promptTokens: 100, maxOutputTokens: 500, minOutputTokens: 16, now };
-const empty = { requestsThisMinute: 0, oldestInMinute: null, requestsToday: 0, tokensToday: 0 };
+const empty = { requestsThisMinute: 0, oldestInMinute: null, blockingInMinute: null, requestsToday: 0, tokensToday: 0 };
 
 describe("decideReservation", () => {
   it("reserves the prompt plus the full output cap when there is room", () => {
@@ -20,36 +21,82 @@ describe("decideReservation", () => {
     expect(decideReservation(input, { ...empty, tokensToday: 4_700 })).toEqual({ admitted: true, outputCap: 200, reservedTokens: 300 });
   });
 
-  it("refuses when the cap would fall below the minimum", () => {
+  it("rejects when the cap would fall below the minimum", () => {
     const decision = decideReservation(input, { ...empty, tokensToday: 4_890 });
     expect(decision).toEqual({ admitted: false, code: "DAILY_TOKEN_LIMIT", retryAfterSeconds: 12 * 3600 });
   });
 
-  it("checks the minute window first and times its reset from the oldest request", () => {
+  it("times a full minute window from the oldest request", () => {
     const oldest = new Date(now.getTime() - 20_000);
-    const decision = decideReservation(input, { ...empty, requestsThisMinute: 3, oldestInMinute: oldest, requestsToday: 20 });
+    const decision = decideReservation(input, { ...empty, requestsThisMinute: 3, oldestInMinute: oldest, blockingInMinute: oldest });
     expect(decision).toEqual({ admitted: false, code: "RATE_LIMITED", retryAfterSeconds: 40 });
   });
 
-  it("refuses at the daily request limit", () => {
+  it("times an overfull minute window from the blocking request", () => {
+    const oldest = new Date(now.getTime() - 50_000);
+    const blocking = new Date(now.getTime() - 10_000);
+    const decision = decideReservation(input, { ...empty, requestsThisMinute: 5, oldestInMinute: oldest, blockingInMinute: blocking });
+    expect(decision).toEqual({ admitted: false, code: "RATE_LIMITED", retryAfterSeconds: 50 });
+  });
+
+  it("rejects at the daily request limit", () => {
     const decision = decideReservation(input, { ...empty, requestsToday: 20 });
+    expect(decision).toEqual({ admitted: false, code: "DAILY_REQUEST_LIMIT", retryAfterSeconds: 12 * 3600 });
+  });
+
+  it("names the daily limit when the minute window frees up sooner", () => {
+    const oldest = new Date(now.getTime() - 20_000);
+    const decision = decideReservation(input, { ...empty, requestsThisMinute: 3, oldestInMinute: oldest, blockingInMinute: oldest, requestsToday: 20 });
     expect(decision).toMatchObject({ admitted: false, code: "DAILY_REQUEST_LIMIT" });
+  });
+
+  it("names the minute window when it frees up after midnight", () => {
+    const lateNow = new Date(midnight.getTime() - 10_000);
+    const oldest = new Date(lateNow.getTime() - 20_000);
+    const decision = decideReservation(
+      { ...input, now: lateNow },
+      { ...empty, requestsThisMinute: 3, oldestInMinute: oldest, blockingInMinute: oldest, requestsToday: 20 },
+    );
+    expect(decision).toEqual({ admitted: false, code: "RATE_LIMITED", retryAfterSeconds: 40 });
   });
 });
 
 describe("rateLimitHeaders", () => {
+  const snapshot = { requestsThisMinute: 1, requestsToday: 0, tokensToday: 0, minuteResetAt: new Date(now.getTime() + 30_000), dayResetAt: midnight };
+
   it("reports the smaller of the minute's and the day's remaining requests", () => {
-    const headers = rateLimitHeaders(
-      limits,
-      { requestsThisMinute: 1, requestsToday: 19, tokensToday: 1_000, minuteResetAt: new Date(now.getTime() + 30_000), dayResetAt: new Date("2026-12-05T00:00:00Z") },
-      now,
-    );
+    const headers = rateLimitHeaders(limits, { ...snapshot, requestsToday: 19, tokensToday: 1_000 }, now, 100);
     expect(headers).toEqual({
       "X-RateLimit-Limit-Requests": "3",
       "X-RateLimit-Remaining-Requests": "1",
       "X-RateLimit-Remaining-Tokens": "4000",
       "X-RateLimit-Reset": String(12 * 3600),
     });
+  });
+
+  it("resets with the minute window when the minute is the bound", () => {
+    const headers = rateLimitHeaders(limits, snapshot, now, 100);
+    expect(headers["X-RateLimit-Remaining-Requests"]).toBe("2");
+    expect(headers["X-RateLimit-Reset"]).toBe("30");
+  });
+
+  it.each([
+    // 5,000 - 3,900 = 1,100 left: one request of 100 + 500, then one clamped to 100 + 400.
+    [3_900, 100, "2"],
+    // 116 left is exactly a 100-token prompt and the minimum output cap.
+    [4_884, 100, "1"],
+    [4_885, 100, "0"],
+    // A larger prompt fits fewer times.
+    [3_900, 600, "1"],
+  ])("counts what %i tokens used leave for %i-token prompts", (tokensToday, promptTokens, remaining) => {
+    const headers = rateLimitHeaders(limits, { ...snapshot, requestsThisMinute: 0, tokensToday }, now, promptTokens);
+    expect(headers["X-RateLimit-Remaining-Requests"]).toBe(remaining);
+  });
+
+  it("reports no tokens once no request fits", () => {
+    const headers = rateLimitHeaders(limits, { ...snapshot, tokensToday: 4_984 }, now, 100);
+    expect(headers["X-RateLimit-Remaining-Tokens"]).toBe("0");
+    expect(headers["X-RateLimit-Reset"]).toBe(String(12 * 3600));
   });
 });
 

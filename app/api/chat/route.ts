@@ -59,7 +59,7 @@ export const POST = withErrorHandling(async (request) => {
     model,
     maxPromptTokens: limits.maxPromptTokens,
   });
-  const admission = await admitRequest({ userId: user.id, limits, promptTokens, requestId });
+  const admission = await admitRequest({ userId: user.id, limits, promptTokens, model, feature: "chat", requestId });
 
   // Nothing is written before admission, so a refused request leaves no trace. From here on the
   // reservation must be settled, even when saving the message fails.
@@ -92,6 +92,8 @@ export const POST = withErrorHandling(async (request) => {
       "Cache-Control": "no-cache, no-transform",
       "X-Accel-Buffering": "no",
       "X-Request-Id": requestId,
+      // Sent before the answer, so a client that stops or loses the stream still knows the chat.
+      "X-Chat-Id": chatId,
       ...admission.headers,
     },
   });
