@@ -8,10 +8,22 @@ import { ERRORS } from "@/lib/errors";
 // without touching the database. Route handlers verify again and load the user, because a
 // request can reach them without passing here, and only they can see a revoked session.
 
-const PROTECTED_PAGES = ["/chat", "/dashboard", "/admin", "/account"];
+// Keep in step with the page entries of `config.matcher` below.
+const PROTECTED_PAGES = ["/chat", "/generate", "/dashboard", "/admin", "/account"];
 
 function isProtectedPage(pathname: string): boolean {
   return PROTECTED_PAGES.some((page) => pathname === page || pathname.startsWith(`${page}/`));
+}
+
+/**
+ * Checks whether a request loads a page as a document. Next.js removes its own RSC headers before
+ * middleware runs, so the browser's Sec-Fetch-Mode decides, or, in browsers that do not send it,
+ * whether the request accepts HTML.
+ */
+function isDocumentRequest(request: NextRequest): boolean {
+  const mode = request.headers.get("sec-fetch-mode");
+  if (mode) return mode === "navigate";
+  return (request.headers.get("accept") ?? "").includes("text/html");
 }
 
 export async function middleware(request: NextRequest) {
@@ -20,12 +32,20 @@ export async function middleware(request: NextRequest) {
   const verified = token ? await verifyAccessToken(token) : null;
   if (verified?.ok) return NextResponse.next();
 
+  const code = !token || !verified || verified.ok ? "AUTH_REQUIRED" : verified.reason;
   if (pathname.startsWith("/api/")) {
-    const code = !token ? "AUTH_REQUIRED" : verified!.ok ? "AUTH_REQUIRED" : verified!.reason;
     return NextResponse.json({ error: ERRORS[code].message, code }, { status: 401 });
   }
 
   if (!isProtectedPage(pathname)) return NextResponse.next();
+
+  // Client-side navigations and link prefetches fetch the page with `fetch`, not as a document.
+  // Sent through refresh, a prefetch of every visible link would rotate the refresh token in the
+  // background. A 401 instead makes the router load the page in full when the user follows the
+  // link, and that page load refreshes once, below.
+  if (!isDocumentRequest(request)) {
+    return NextResponse.json({ error: ERRORS[code].message, code }, { status: 401, headers: { "Cache-Control": "no-store" } });
+  }
 
   // Redirects are built from APP_URL: behind some set-ups `request.url` names another host, and
   // a redirect there would lose the cookies.
@@ -42,11 +62,13 @@ export async function middleware(request: NextRequest) {
 export const config = {
   matcher: [
     "/api/chat/:path*",
+    "/api/chats/:path*",
     "/api/generate/:path*",
     "/api/usage/:path*",
     "/api/me/:path*",
     "/api/admin/:path*",
     "/chat/:path*",
+    "/generate/:path*",
     "/dashboard/:path*",
     "/admin/:path*",
     "/account/:path*",

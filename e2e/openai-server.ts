@@ -102,12 +102,21 @@ export interface Behaviour {
    * destroyed before any response.
    */
   cutAfterChunks?: number;
+  /**
+   * Number of content chunks streamed before the server sends one `data:` line that is not JSON
+   * and then ends the response, as a broken proxy might.
+   */
+  malformedAfterChunks?: number;
+  /** Number of content chunks streamed before the server stops sending, keeping the connection open until the client leaves. */
+  stallAfterChunks?: number;
   /** Whether to withhold usage: no usage chunk even when the client requests one, no `usage` in plain responses. */
   omitUsage?: boolean;
   /** Prompt tokens to report in place of the counted ones. */
   reportedPromptTokens?: number;
   /** Completion tokens to report in place of the counted ones. */
   reportedCompletionTokens?: number;
+  /** Prompt tokens to report as served from the prompt cache (`prompt_tokens_details.cached_tokens`). Default 0. */
+  reportedCachedTokens?: number;
 }
 
 /** A behaviour update. A field set to null or undefined goes back to its default. */
@@ -194,9 +203,12 @@ const behaviourPatchSchema: z.ZodType<BehaviourPatch> = z.strictObject({
   failWith: failWithSchema.nullish(),
   failNextRequests: tokenCount.nullish(),
   cutAfterChunks: tokenCount.nullish(),
+  malformedAfterChunks: tokenCount.nullish(),
+  stallAfterChunks: tokenCount.nullish(),
   omitUsage: z.boolean().nullish(),
   reportedPromptTokens: tokenCount.nullish(),
   reportedCompletionTokens: tokenCount.nullish(),
+  reportedCachedTokens: tokenCount.nullish(),
 });
 
 /** Returns `current` with `patch` applied, or throws an Error that lists every invalid field. */
@@ -594,7 +606,7 @@ function buildUsage(behaviour: Behaviour, promptTokens: number, completionTokens
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: Math.min(behaviour.reportedCachedTokens ?? 0, prompt), audio_tokens: 0 },
     completion_tokens_details: {
       reasoning_tokens: 0,
       audio_tokens: 0,
@@ -729,6 +741,17 @@ async function streamAnswer(
   for (const piece of chunks) {
     if (current.cutAfterChunks !== undefined && record.chunksSent >= current.cutAfterChunks) {
       cutConnection(exchange);
+      return;
+    }
+    if (current.stallAfterChunks !== undefined && record.chunksSent >= current.stallAfterChunks) {
+      // pause() resolves false once the client disconnects.
+      await pause(60 * 60 * 1000, signal);
+      return;
+    }
+    if (current.malformedAfterChunks !== undefined && record.chunksSent >= current.malformedAfterChunks) {
+      await writeEvent(res, '{"id": "chatcmpl-broken", "choices": [', signal);
+      record.outcome = "cut";
+      res.end();
       return;
     }
     if (!(await pause(current.chunkDelayMs ?? 0, signal))) return;

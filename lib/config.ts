@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parsePlanLimits, type PlanTable } from "@/lib/limits/plans";
-import { DEMO_MODEL, MODEL_PRICES } from "@/lib/llm/models";
+import { DEMO_MODEL, parseModelPrices, type PriceTable } from "@/lib/llm/models";
 
 /**
  * The only reader of `process.env`. Each variable is named explicitly (not read through a spread
@@ -15,8 +15,13 @@ function readEnvironment() {
     OPENAI_API_KEY: process.env.OPENAI_API_KEY,
     OPENAI_BASE_URL: process.env.OPENAI_BASE_URL,
     OPENAI_MODEL: process.env.OPENAI_MODEL,
+    OPENAI_TIMEOUT_MS: process.env.OPENAI_TIMEOUT_MS,
+    MODEL_PRICES: process.env.MODEL_PRICES,
     JWT_ACCESS_SECRET: process.env.JWT_ACCESS_SECRET,
     JWT_REFRESH_SECRET: process.env.JWT_REFRESH_SECRET,
+    JWT_ACCESS_SECRET_PREVIOUS: process.env.JWT_ACCESS_SECRET_PREVIOUS,
+    JWT_REFRESH_SECRET_PREVIOUS: process.env.JWT_REFRESH_SECRET_PREVIOUS,
+    TRUST_PROXY: process.env.TRUST_PROXY,
     PLAN_LIMITS: process.env.PLAN_LIMITS,
     ADMIN_EMAILS: process.env.ADMIN_EMAILS,
     UPSTASH_REDIS_REST_URL: process.env.UPSTASH_REDIS_REST_URL,
@@ -51,8 +56,18 @@ const environmentSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url({ message: "must be a URL such as http://127.0.0.1:4010/v1" }).optional()),
   OPENAI_MODEL: optionalString.default("gpt-4o-mini"),
+  OPENAI_TIMEOUT_MS: optionalString
+    .pipe(z.string().regex(/^\d+$/, { message: "must be a whole number of milliseconds, such as 60000" }).optional())
+    .transform((value) => (value === undefined ? 60_000 : Number(value)))
+    .refine((value) => value >= 100 && value <= 600_000, { message: "must be from 100 to 600000 milliseconds" }),
+  MODEL_PRICES: optionalString,
   JWT_ACCESS_SECRET: secret,
   JWT_REFRESH_SECRET: secret,
+  JWT_ACCESS_SECRET_PREVIOUS: secret,
+  JWT_REFRESH_SECRET_PREVIOUS: secret,
+  TRUST_PROXY: optionalString
+    .pipe(z.string().regex(/^\d{1,2}$/, { message: "must be the number of proxies in front of the app, such as 1; 0 or unset for none" }).optional())
+    .transform((value) => (value === undefined ? 0 : Number(value))),
   PLAN_LIMITS: optionalString,
   ADMIN_EMAILS: optionalString,
   UPSTASH_REDIS_REST_URL: optionalString.pipe(
@@ -76,8 +91,15 @@ export type Config = {
   env: "development" | "production" | "test";
   appUrl: URL;
   database: { kind: "postgres"; url: string } | { kind: "pglite"; dir: string };
-  llm: { kind: "openai"; apiKey: string; baseUrl?: string; model: string } | { kind: "demo"; model: typeof DEMO_MODEL };
-  jwt: { accessSecret: string; refreshSecret: string };
+  llm:
+    | { kind: "openai"; apiKey: string; baseUrl?: string; model: string; timeoutMs: number }
+    | { kind: "demo"; model: typeof DEMO_MODEL };
+  /** Price of every model the app may call, in US dollars per million tokens. */
+  prices: PriceTable;
+  /** Secrets that sign tokens; a previous secret still verifies tokens signed before a rotation. */
+  jwt: { accessSecret: string; refreshSecret: string; accessSecretPrevious?: string; refreshSecretPrevious?: string };
+  /** How many proxies in front of the app append to X-Forwarded-For; 0 when none is trusted. */
+  trustProxy: number;
   plans: PlanTable;
   adminEmails: Set<string>;
   /** Location of the limit counters: the database, or Upstash Redis through its REST API. */
@@ -112,11 +134,25 @@ export function parseConfig(environment: Record<string, string | undefined> = re
   if (values.JWT_ACCESS_SECRET === values.JWT_REFRESH_SECRET) {
     throw new ConfigError("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ, so one kind of token cannot pass as the other.");
   }
-
-  // A model without a price would be recorded as free, and no budget would ever trip on it.
-  if (values.OPENAI_API_KEY && !MODEL_PRICES[values.OPENAI_MODEL]) {
+  const accessSecrets = [values.JWT_ACCESS_SECRET, values.JWT_ACCESS_SECRET_PREVIOUS];
+  const refreshSecrets = [values.JWT_REFRESH_SECRET, values.JWT_REFRESH_SECRET_PREVIOUS];
+  if (accessSecrets.some((value) => value !== undefined && refreshSecrets.includes(value))) {
     throw new ConfigError(
-      `OPENAI_MODEL "${values.OPENAI_MODEL}" has no price. Use one of: ${Object.keys(MODEL_PRICES).filter((model) => model !== DEMO_MODEL).join(", ")}.`,
+      "JWT_ACCESS_SECRET_PREVIOUS and JWT_REFRESH_SECRET_PREVIOUS must differ from the secrets of the other kind of token.",
+    );
+  }
+
+  let prices: PriceTable;
+  try {
+    prices = parseModelPrices(values.MODEL_PRICES);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  // A model without a price would be recorded as free, and no budget would ever trip on it.
+  if (values.OPENAI_API_KEY && !prices[values.OPENAI_MODEL]) {
+    throw new ConfigError(
+      `OPENAI_MODEL "${values.OPENAI_MODEL}" has no price. Use one of ${Object.keys(prices).filter((model) => model !== DEMO_MODEL).join(", ")}, ` +
+        `or add its price to MODEL_PRICES, for example {"${values.OPENAI_MODEL}":{"input":0.5,"output":1.5}}.`,
     );
   }
 
@@ -143,10 +179,23 @@ export function parseConfig(environment: Record<string, string | undefined> = re
       ? { kind: "postgres", url: values.DATABASE_URL }
       : { kind: "pglite", dir: values.PGLITE_DIR },
     llm: values.OPENAI_API_KEY
-      ? { kind: "openai", apiKey: values.OPENAI_API_KEY, baseUrl: values.OPENAI_BASE_URL, model: values.OPENAI_MODEL }
+      ? {
+          kind: "openai",
+          apiKey: values.OPENAI_API_KEY,
+          baseUrl: values.OPENAI_BASE_URL,
+          model: values.OPENAI_MODEL,
+          timeoutMs: values.OPENAI_TIMEOUT_MS,
+        }
       : { kind: "demo", model: DEMO_MODEL },
-    jwt: { accessSecret: values.JWT_ACCESS_SECRET, refreshSecret: values.JWT_REFRESH_SECRET },
+    jwt: {
+      accessSecret: values.JWT_ACCESS_SECRET,
+      refreshSecret: values.JWT_REFRESH_SECRET,
+      accessSecretPrevious: values.JWT_ACCESS_SECRET_PREVIOUS,
+      refreshSecretPrevious: values.JWT_REFRESH_SECRET_PREVIOUS,
+    },
+    trustProxy: values.TRUST_PROXY,
     plans,
+    prices,
     adminEmails: new Set(
       (values.ADMIN_EMAILS ?? "")
         .split(",")

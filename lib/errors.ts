@@ -14,6 +14,7 @@ export const ERRORS = {
   REFRESH_EXPIRED: { status: 401, message: "Your session has expired. Sign in again." },
   REFRESH_REUSED: { status: 401, message: "This session was ended for your safety. Sign in again." },
   FORBIDDEN: { status: 403, message: "You do not have access to this." },
+  INVALID_ORIGIN: { status: 403, message: "This request came from another site, so it was rejected. Reload Tollgate and try again." },
   NOT_FOUND: { status: 404, message: "Not found." },
   PROMPT_TOO_LONG: { status: 413, message: "The message is too long for your plan. Shorten it and try again." },
   RATE_LIMITED: { status: 429, message: "Too many requests this minute. Wait and try again." },

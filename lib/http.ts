@@ -1,5 +1,6 @@
 import { NextResponse } from "next/server";
 import type { z } from "zod";
+import { getConfig } from "@/lib/config";
 import { ApiError, errorResponse } from "@/lib/errors";
 import { logger } from "@/lib/log";
 
@@ -8,13 +9,51 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 type Handler<Context> = (request: Request, context: Context) => Promise<Response>;
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function isSameOrigin(origin: string, request: Request): boolean {
+  if (origin === getConfig().appUrl.origin) return true;
+  // The app may also be reached under another name than APP_URL (127.0.0.1 for localhost, say).
+  // A page on another site cannot make the browser send this server's own Host with its Origin.
+  const host = request.headers.get("host");
+  try {
+    return host !== null && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Wraps a route handler: an ApiError becomes its contract response, anything else is logged
- * and becomes a 500 that reveals nothing.
+ * Rejects a state-changing request (any method but GET, HEAD and OPTIONS) that a browser sent from
+ * another site, with 403 INVALID_ORIGIN. SameSite=Lax cookies already stay off cross-site POSTs
+ * from other sites, but not from a sibling subdomain, which counts as the same site.
+ *
+ * Browsers send `Origin` on every such request. Without it, `Sec-Fetch-Site` decides. A request
+ * with neither comes from a program rather than a browser: it carries only the cookies its
+ * author gave it, so it cannot be a forged request riding on a user's session, and it passes.
+ */
+export function assertSameOrigin(request: Request): void {
+  if (SAFE_METHODS.has(request.method)) return;
+
+  const origin = request.headers.get("origin");
+  if (origin !== null) {
+    if (!isSameOrigin(origin, request)) throw new ApiError("INVALID_ORIGIN");
+    return;
+  }
+
+  const fetchSite = request.headers.get("sec-fetch-site");
+  if (fetchSite !== null && fetchSite !== "same-origin" && fetchSite !== "none") throw new ApiError("INVALID_ORIGIN");
+}
+
+/**
+ * Wraps a route handler. State-changing requests from another site are rejected first (see
+ * assertSameOrigin). An ApiError becomes its contract response, and anything else is logged and
+ * becomes a 500 that reveals nothing.
  */
 export function withErrorHandling<Context = unknown>(handler: Handler<Context>): Handler<Context> {
   return async (request, context) => {
     try {
+      assertSameOrigin(request);
       return await handler(request, context);
     } catch (error) {
       if (error instanceof ApiError) return errorResponse(error);

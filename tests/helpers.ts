@@ -10,6 +10,8 @@ export function configureTestEnvironment(options: { openaiBaseUrl?: string; plan
   process.env.JWT_ACCESS_SECRET ||= randomBytes(48).toString("base64url");
   process.env.JWT_REFRESH_SECRET ||= randomBytes(48).toString("base64url");
   process.env.APP_URL = "http://localhost:3000";
+  // callRoute sends each request from its own X-Forwarded-For address (see randomClientAddress).
+  process.env.TRUST_PROXY = "1";
   if (options.openaiBaseUrl) {
     process.env.OPENAI_API_KEY = "sk-test-local";
     process.env.OPENAI_BASE_URL = options.openaiBaseUrl;
@@ -30,6 +32,15 @@ export function uniqueEmail(prefix = "user"): string {
 
 type RouteHandler = (request: Request, context: never) => Promise<Response>;
 
+/**
+ * Returns an address in the IPv6 documentation prefix with a random /64, so that per-address
+ * sign-in and sign-up limits only trip in tests that send one address on purpose.
+ */
+export function randomClientAddress(): string {
+  const group = () => randomBytes(2).toString("hex");
+  return `2001:db8:${group()}:${group()}::1`;
+}
+
 /** Calls a route handler the way Next.js would, with a JSON body and a Cookie header. */
 export function callRoute(
   handler: RouteHandler,
@@ -47,6 +58,7 @@ export function callRoute(
   const headers = new Headers(options.headers);
   if (options.body !== undefined || options.rawBody !== undefined) headers.set("content-type", "application/json");
   if (options.cookie) headers.set("cookie", options.cookie);
+  if (!headers.has("x-forwarded-for")) headers.set("x-forwarded-for", randomClientAddress());
   const request = new Request(`http://localhost:3000${options.path ?? "/"}`, {
     method: options.method ?? "POST",
     headers,

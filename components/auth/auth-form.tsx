@@ -6,6 +6,8 @@ import { useId, useState, type FormEvent } from "react";
 import { errorBox, primaryButton, textInput } from "@/components/ui/styles";
 import { readErrorMessage } from "@/lib/client/api";
 
+// The server's rule (lib/auth/password-policy.ts), repeated so that the common-password list
+// stays out of the browser bundle.
 const MIN_PASSWORD_LENGTH = 8;
 
 type Props = {
@@ -65,8 +67,10 @@ export function AuthForm({ mode, nextPath }: Props) {
       </p>
 
       {/* noValidate: the API checks every field and its sentence is shown below, so the browser's
-          own bubbles do not compete with it. The attributes still describe the fields. */}
-      <form onSubmit={handleSubmit} noValidate className="mt-6 space-y-4">
+          own bubbles do not compete with it. The attributes still describe the fields.
+          method="post": if the script has not loaded when the button is pressed, the browser
+          submits the form itself, and a GET would put the password in the URL and the history. */}
+      <form onSubmit={handleSubmit} method="post" noValidate className="mt-6 space-y-4">
         <div className="space-y-1.5">
           <label htmlFor="email" className="block text-sm font-medium">
             Email
@@ -99,7 +103,7 @@ export function AuthForm({ mode, nextPath }: Props) {
           />
           {signingUp && (
             <p id={passwordHintId} className="text-xs text-zinc-500 dark:text-zinc-400">
-              At least {MIN_PASSWORD_LENGTH} characters.
+              At least {MIN_PASSWORD_LENGTH} characters, and not one of the most common passwords.
             </p>
           )}
         </div>

@@ -1,12 +1,23 @@
 "use client";
 
-import type { KeyboardEvent } from "react";
+import { useEffect, useState, type KeyboardEvent, type RefObject } from "react";
 import type { Budget } from "@/components/chat/types";
 import { errorBox, primaryButton, secondaryButton } from "@/components/ui/styles";
-import { formatInteger, formatWait } from "@/lib/client/format";
+import { formatInteger } from "@/lib/client/format";
 
-/** A request the API rejected before streaming, with the time its limit resets when the API sent Retry-After. */
-export type Rejection = { message: string; resetsAt: number | null };
+/**
+ * A request the API rejected before streaming: its error code and sentence, and the time its
+ * limit resets (epoch milliseconds) when the API sent Retry-After.
+ */
+export type Rejection = { code: string | null; message: string; resetsAt: number | null };
+
+// Names the limit a 429 or 503 hit, above the API's own sentence, which gives its numbers.
+const LIMIT_HEADINGS: Record<string, string> = {
+  RATE_LIMITED: "Per-minute request limit reached",
+  DAILY_REQUEST_LIMIT: "Daily request limit reached",
+  DAILY_TOKEN_LIMIT: "Daily token budget used up",
+  SPEND_CAP_REACHED: "App-wide spending cap reached",
+};
 
 // Below this share of a daily limit left, the budget line turns amber.
 const LOW_BUDGET_SHARE = 0.2;
@@ -28,14 +39,49 @@ function BudgetSummary({ budget }: { budget: Budget }) {
   );
 }
 
+/** Formats a wait as a clock countdown: "0:42", "12:05" or "3:04:59". */
+function formatCountdown(seconds: number): string {
+  const whole = Math.max(0, Math.ceil(seconds));
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const rest = String(whole % 60).padStart(2, "0");
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${rest}` : `${minutes}:${rest}`;
+}
+
+/** Returns the current time, updated every second while `ticking`. */
+function useTickingNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ticking]);
+  return now;
+}
+
 function RejectionMessage({ rejection }: { rejection: Rejection }) {
-  const resetsIn = rejection.resetsAt === null ? null : (rejection.resetsAt - Date.now()) / 1000;
+  const { code, resetsAt } = rejection;
+  const now = useTickingNow(resetsAt !== null);
+  const heading = code ? LIMIT_HEADINGS[code] : undefined;
+  // The live countdown replaces the API's fixed "Try again in 45 seconds." at the end of its sentence.
+  const message = resetsAt === null ? rejection.message : rejection.message.replace(/\s*Try again in [^.]*\.$/, "");
+  const secondsLeft = resetsAt === null ? null : (resetsAt - now) / 1000;
+
   return (
     <div role="alert" className={errorBox}>
-      <p>{rejection.message}</p>
-      {rejection.resetsAt !== null && resetsIn !== null && (
-        <p className="mt-1 font-medium">
-          Resets in {formatWait(resetsIn)}, at {new Date(rejection.resetsAt).toLocaleTimeString()}.
+      {heading && <p className="font-semibold">{heading}</p>}
+      <p>{message}</p>
+      {resetsAt !== null && secondsLeft !== null && (
+        <p className="mt-1 font-medium" data-testid="limit-countdown">
+          {secondsLeft > 0 ? (
+            <>
+              Resets in <span className="tabular-nums">{formatCountdown(secondsLeft)}</span>, at{" "}
+              {new Date(resetsAt).toLocaleTimeString()}.
+            </>
+          ) : (
+            "The limit has reset. You can send again."
+          )}
         </p>
       )}
     </div>
@@ -43,6 +89,8 @@ function RejectionMessage({ rejection }: { rejection: Rejection }) {
 }
 
 type Props = {
+  /** The message input, so the chat screen can keep focus in it after sending and stopping. */
+  inputRef: RefObject<HTMLTextAreaElement | null>;
   draft: string;
   onDraftChange: (draft: string) => void;
   onSend: () => void;
@@ -57,7 +105,7 @@ type Props = {
 };
 
 export function Composer(props: Props) {
-  const { draft, onDraftChange, onSend, onStop, streaming, rejection, budget, demo, models, model, onModelChange } = props;
+  const { inputRef, draft, onDraftChange, onSend, onStop, streaming, rejection, budget, demo, models, model, onModelChange } = props;
 
   function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
     // Enter sends and Shift+Enter starts a new line. Enter that confirms an input method's
@@ -83,6 +131,7 @@ export function Composer(props: Props) {
         </label>
         <div className="flex items-end gap-2">
           <textarea
+            ref={inputRef}
             id="chat-message"
             name="message"
             rows={1}

@@ -13,6 +13,7 @@ export function AppNav({ email, plan, isAdmin }: Props) {
     { href: "/chat", label: "Chat" },
     { href: "/dashboard", label: "Usage" },
     ...(isAdmin ? [{ href: "/admin", label: "Admin" }] : []),
+    { href: "/account", label: "Account" },
   ];
 
   return (

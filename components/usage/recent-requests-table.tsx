@@ -23,12 +23,16 @@ const headers = [
 /** Lists the latest usage rows. "Token count" shows whether the provider reported the tokens or Tollgate estimated them. */
 export function RecentRequestsTable({ records }: { records: UsageRecord[] }) {
   return (
-    <div className="-mx-4 overflow-x-auto px-4 sm:-mx-5 sm:px-5">
+    <div role="region" aria-label="Recent requests, scrolls sideways" tabIndex={0} className="relative -mx-4 overflow-x-auto px-4 sm:-mx-5 sm:px-5">
       <table className="w-full min-w-[44rem] text-sm">
         <thead className="text-xs text-zinc-500 dark:text-zinc-400">
           <tr className="border-b border-zinc-200 dark:border-zinc-800">
-            {headers.map(({ label, align }) => (
-              <th key={label} scope="col" className={`py-2 pr-3 font-medium whitespace-nowrap last:pr-0 ${align}`}>
+            {headers.map(({ label, align }, index) => (
+              <th
+                key={label}
+                scope="col"
+                className={`py-2 pr-3 font-medium whitespace-nowrap last:pr-0 ${align} ${index === 0 ? "sticky left-0 z-10 bg-white dark:bg-zinc-900" : ""}`}
+              >
                 {label}
               </th>
             ))}
@@ -37,8 +41,12 @@ export function RecentRequestsTable({ records }: { records: UsageRecord[] }) {
         <tbody className="tabular-nums">
           {records.map((record) => (
             <tr key={record.id} className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/60">
-              <td className="py-2 pr-3 whitespace-nowrap">
+              <td className="sticky left-0 z-10 bg-white py-2 pr-3 whitespace-nowrap dark:bg-zinc-900">
                 <LocalTime iso={record.createdAt} format="date-time" />
+                {/* On a phone the other columns are off to the side, so the time cell repeats the figures. */}
+                <span className="block text-xs text-zinc-600 sm:hidden dark:text-zinc-400">
+                  {formatInteger(record.tokensIn)} in · {formatInteger(record.tokensOut)} out · {formatUsd(record.costUsd)} · {record.status}
+                </span>
               </td>
               <td className="py-2 pr-3">{record.feature}</td>
               <td className="py-2 pr-3 whitespace-nowrap">{record.model}</td>

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "@/lib/db/client";
 import { refreshTokens, users } from "@/lib/db/schema";
 import { ApiError } from "@/lib/errors";
@@ -14,14 +14,31 @@ import {
 import { findUserById, type User } from "@/lib/auth/users";
 import { logger } from "@/lib/log";
 
+/**
+ * How long a rotated refresh token is still accepted, in seconds. Two tabs refreshing with the
+ * same token present it again within moments, and so does a client that lost the response of a
+ * refresh that succeeded. Such requests get a sibling pair in the same family instead of being
+ * treated as theft. Past this window a replaced token is reuse.
+ */
+export const REFRESH_GRACE_SECONDS = 30;
+
+/**
+ * The maximum number of tokens one refresh token may be rotated into: the first rotation plus
+ * the siblings issued within the grace window. It is more than any number of tabs racing on one
+ * browser, so a client that requests more is treated as reuse.
+ */
+export const MAX_TOKENS_PER_ROTATION = 10;
+
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
+type IssueInput = { user: User; familyId: string; parentId: string | null; userAgent: string | null };
+
 /** Issues an access and refresh token pair for a user, stored as one row in its refresh-token family. */
 async function issueTokens(
   db: Database,
-  { user, familyId, userAgent }: { user: User; familyId: string; userAgent: string | null },
+  { user, familyId, parentId, userAgent }: IssueInput,
 ): Promise<TokenPair & { refreshTokenId: string }> {
   const refreshTokenId = crypto.randomUUID();
   const refreshToken = await signRefreshToken({ sub: user.id, tv: user.tokenVersion, fam: familyId, jti: refreshTokenId });
@@ -31,12 +48,14 @@ async function issueTokens(
     role: user.role,
     plan: user.plan,
     tv: user.tokenVersion,
+    fam: familyId,
   });
 
   await db.insert(refreshTokens).values({
     id: refreshTokenId,
     userId: user.id,
     familyId,
+    parentId,
     tokenHash: hashToken(refreshToken),
     expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000),
     userAgent: userAgent?.slice(0, 512) ?? null,
@@ -46,13 +65,41 @@ async function issueTokens(
 
 /** Starts a session: a new refresh-token family and its first token pair. */
 export async function createSession(db: Database, input: { user: User; userAgent: string | null }): Promise<TokenPair> {
-  const { accessToken, refreshToken } = await issueTokens(db, { ...input, familyId: crypto.randomUUID() });
+  const { accessToken, refreshToken } = await issueTokens(db, { ...input, familyId: crypto.randomUUID(), parentId: null });
   return { accessToken, refreshToken };
 }
 
+type StoredRefreshToken = typeof refreshTokens.$inferSelect;
+
+/**
+ * Checks whether a replaced token presented again is a benign race. It must have been replaced
+ * within the grace window, and the token that replaced it must be neither rotated nor revoked,
+ * so that it is the immediately preceding token. It must also have fewer than
+ * MAX_TOKENS_PER_ROTATION tokens issued from it.
+ */
+async function isBenignRace(db: Database, stored: StoredRefreshToken, now: Date): Promise<boolean> {
+  if (!stored.replacedAt || !stored.replacedBy) return false;
+  const replacedMsAgo = now.getTime() - stored.replacedAt.getTime();
+  if (replacedMsAgo > REFRESH_GRACE_SECONDS * 1000) return false;
+
+  const [successor] = await db
+    .select({ replacedBy: refreshTokens.replacedBy, revokedAt: refreshTokens.revokedAt })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.id, stored.replacedBy));
+  if (!successor || successor.replacedBy || successor.revokedAt) return false;
+
+  const [issued] = await db.select({ value: count() }).from(refreshTokens).where(eq(refreshTokens.parentId, stored.id));
+  return (issued?.value ?? 0) < MAX_TOKENS_PER_ROTATION;
+}
+
+type RotationOutcome =
+  | { kind: "rotated" | "race"; user: User; tokens: TokenPair; tokenId: string }
+  | { kind: "reuse"; tokenId: string };
+
 /**
  * Rotates a refresh token: marks the presented token replaced and issues a new pair in the same
- * family. A token that was already replaced or revoked is reuse, so the whole family is revoked.
+ * family. The token that was replaced a moment ago gets a sibling pair (see REFRESH_GRACE_SECONDS).
+ * Any other replaced or revoked token is reuse: the whole family is revoked and REFRESH_REUSED thrown.
  */
 export async function rotateRefreshToken(
   db: Database,
@@ -63,38 +110,57 @@ export async function rotateRefreshToken(
   if (!verified.ok) throw new ApiError(verified.reason === "TOKEN_EXPIRED" ? "REFRESH_EXPIRED" : "REFRESH_INVALID");
   const { sub: userId, fam: familyId, jti, tv } = verified.claims;
 
-  const outcome = await db.transaction(async (tx) => {
+  // The row lock makes concurrent refreshes with one token take turns: the first rotates, the
+  // others then see it replaced and take the grace-window path.
+  const outcome = await db.transaction(async (tx): Promise<RotationOutcome> => {
     const txDb = tx as unknown as Database;
+    const now = new Date();
     const [stored] = await txDb
       .select()
       .from(refreshTokens)
       .where(eq(refreshTokens.tokenHash, hashToken(refreshToken)))
       .for("update");
-    if (!stored || stored.id !== jti || stored.userId !== userId) throw new ApiError("REFRESH_INVALID");
+    if (!stored || stored.id !== jti || stored.userId !== userId || stored.familyId !== familyId) {
+      throw new ApiError("REFRESH_INVALID");
+    }
     // Revoking here would be rolled back with the transaction, so reuse is reported and handled after it.
-    if (stored.replacedBy || stored.revokedAt) return { reused: true as const };
-    if (stored.expiresAt.getTime() <= Date.now()) throw new ApiError("REFRESH_EXPIRED");
+    if (stored.revokedAt) return { kind: "reuse", tokenId: stored.id };
+    if (stored.expiresAt.getTime() <= now.getTime()) throw new ApiError("REFRESH_EXPIRED");
 
     const user = await findUserById(txDb, { id: userId });
     if (!user || user.tokenVersion !== tv) throw new ApiError("REFRESH_INVALID");
 
-    const issued = await issueTokens(txDb, { user, familyId, userAgent });
+    if (stored.replacedBy) {
+      if (!(await isBenignRace(txDb, stored, now))) return { kind: "reuse", tokenId: stored.id };
+      const sibling = await issueTokens(txDb, { user, familyId, parentId: stored.id, userAgent });
+      return { kind: "race", user, tokens: sibling, tokenId: stored.id };
+    }
+
+    const issued = await issueTokens(txDb, { user, familyId, parentId: stored.id, userAgent });
     await txDb
       .update(refreshTokens)
-      .set({ replacedBy: issued.refreshTokenId, revokedAt: new Date() })
+      .set({ replacedBy: issued.refreshTokenId, replacedAt: now })
       .where(eq(refreshTokens.id, stored.id));
-    return { reused: false as const, user, tokens: { accessToken: issued.accessToken, refreshToken: issued.refreshToken } };
+    return { kind: "rotated", user, tokens: issued, tokenId: stored.id };
   });
 
-  if (outcome.reused) {
+  if (outcome.kind === "reuse") {
     await revokeFamily(db, { familyId });
-    logger.warn("refresh token reuse; family revoked", { userId, familyId });
+    logger.warn("refresh token reuse; family revoked", { userId, familyId, tokenId: outcome.tokenId });
     throw new ApiError("REFRESH_REUSED");
   }
-  return { user: outcome.user, tokens: outcome.tokens };
+  if (outcome.kind === "race") {
+    logger.info("refresh token presented again within the grace window; sibling issued", {
+      userId,
+      familyId,
+      tokenId: outcome.tokenId,
+    });
+  }
+  const { accessToken, refreshToken: newRefreshToken } = outcome.tokens;
+  return { user: outcome.user, tokens: { accessToken, refreshToken: newRefreshToken } };
 }
 
-/** Revokes every live token of a family. */
+/** Revokes every token of a family that is not revoked yet. */
 export async function revokeFamily(db: Database, { familyId }: { familyId: string }): Promise<void> {
   await db
     .update(refreshTokens)
@@ -102,27 +168,55 @@ export async function revokeFamily(db: Database, { familyId }: { familyId: strin
     .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
 }
 
-/** Ends the session that a refresh token belongs to. Unknown or invalid tokens are ignored. */
-export async function endSession(db: Database, { refreshToken }: { refreshToken: string | undefined }): Promise<void> {
-  const verified = await verifyRefreshToken(refreshToken);
-  // An expired refresh token still names its family, but verification rejects it; the family
-  // then expires on its own within the refresh token's lifetime.
-  if (verified.ok) await revokeFamily(db, { familyId: verified.claims.fam });
+/**
+ * Ends the session of a request: the family named by its refresh token, or by its access token
+ * when the refresh token is missing or no longer verifies. Unknown or invalid tokens are ignored.
+ */
+export async function endSession(
+  db: Database,
+  { refreshToken, accessToken }: { refreshToken: string | undefined; accessToken: string | undefined },
+): Promise<void> {
+  const refresh = await verifyRefreshToken(refreshToken);
+  if (refresh.ok) {
+    await revokeFamily(db, { familyId: refresh.claims.fam });
+    return;
+  }
+  const access = await verifyAccessToken(accessToken);
+  if (access.ok) await revokeFamily(db, { familyId: access.claims.fam });
 }
 
+/** Checks whether a family still has a token that is not revoked, that is whether its session is alive. */
+async function isFamilyActive(db: Database, { familyId }: { familyId: string }): Promise<boolean> {
+  const [row] = await db
+    .select({ id: refreshTokens.id })
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+    .limit(1);
+  return Boolean(row);
+}
+
+export type Session = { user: User; familyId: string };
+
 /**
- * Returns the signed-in user for an access token, or throws the contract's 401. The token is
+ * Returns the user and session of an access token, or throws the contract's 401. The token is
  * verified here even when middleware already did: a request can reach a handler without passing
- * middleware, and middleware cannot see a revoked session (a bumped token version).
+ * middleware, and only the database records that a session was revoked. Both revocations are seen
+ * at once: a bumped token version ("sign out everywhere") and a revoked family (sign-out, reuse).
  */
-export async function authenticateAccessToken(db: Database, accessToken: string | undefined): Promise<User> {
+export async function authenticateSession(db: Database, accessToken: string | undefined): Promise<Session> {
   if (!accessToken) throw new ApiError("AUTH_REQUIRED");
   const verified = await verifyAccessToken(accessToken);
   if (!verified.ok) throw new ApiError(verified.reason);
 
-  const user = await findUserById(db, { id: verified.claims.sub });
-  if (!user || user.tokenVersion !== verified.claims.tv) throw new ApiError("TOKEN_INVALID");
-  return user;
+  const { sub, tv, fam } = verified.claims;
+  const [user, active] = await Promise.all([findUserById(db, { id: sub }), isFamilyActive(db, { familyId: fam })]);
+  if (!user || user.tokenVersion !== tv || !active) throw new ApiError("TOKEN_INVALID");
+  return { user, familyId: fam };
+}
+
+/** Returns the signed-in user for an access token, or throws the contract's 401 (see authenticateSession). */
+export async function authenticateAccessToken(db: Database, accessToken: string | undefined): Promise<User> {
+  return (await authenticateSession(db, accessToken)).user;
 }
 
 /** Returns the signed-in user of a request, from its access-token cookie. */
@@ -145,4 +239,30 @@ export async function revokeAllSessions(db: Database, { userId }: { userId: stri
       .set({ revokedAt: new Date() })
       .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
   });
+}
+
+export type ActiveSession = { familyId: string; startedAt: Date; lastRefreshedAt: Date; userAgent: string | null };
+
+/** Lists a user's sessions that can still refresh: families with a live, unexpired token. Newest first. */
+export async function listActiveSessions(db: Database, { userId }: { userId: string }): Promise<ActiveSession[]> {
+  const rows = await db
+    .select({
+      familyId: refreshTokens.familyId,
+      startedAt: sql<string>`min(${refreshTokens.createdAt})`,
+      lastRefreshedAt: sql<string>`max(${refreshTokens.createdAt})`,
+      userAgent: sql<string | null>`(array_agg(${refreshTokens.userAgent} order by ${refreshTokens.createdAt} desc))[1]`,
+    })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.userId, userId))
+    .groupBy(refreshTokens.familyId)
+    .having(
+      sql`bool_or(${refreshTokens.revokedAt} is null and ${refreshTokens.replacedBy} is null and ${refreshTokens.expiresAt} > now())`,
+    )
+    .orderBy(desc(sql`max(${refreshTokens.createdAt})`));
+  return rows.map((row) => ({
+    familyId: row.familyId,
+    startedAt: new Date(row.startedAt),
+    lastRefreshedAt: new Date(row.lastRefreshedAt),
+    userAgent: row.userAgent,
+  }));
 }

@@ -1,4 +1,4 @@
-import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { getConfig } from "@/lib/config";
 import type { Role } from "@/lib/db/schema";
 import type { PlanName } from "@/lib/limits/plans";
@@ -11,9 +11,12 @@ export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
 const ISSUER = "tollgate";
 const ACCESS_AUDIENCE = "tollgate:access";
 const REFRESH_AUDIENCE = "tollgate:refresh";
+// The only accepted algorithm. A token whose header names another one (`none`, RS256, HS512) is
+// rejected before its signature is checked, so no key can be misused under another algorithm.
 const ALGORITHM = "HS256";
 // Tolerated clock difference between app instances when checking `exp` and `iat`.
-const CLOCK_TOLERANCE_SECONDS = 5;
+export const CLOCK_TOLERANCE_SECONDS = 5;
+const REQUIRED_CLAIMS = ["iss", "aud", "sub", "jti", "iat", "exp"];
 
 export type AccessClaims = {
   sub: string;
@@ -21,6 +24,8 @@ export type AccessClaims = {
   role: Role;
   plan: PlanName;
   tv: number;
+  /** The refresh-token family (one per sign-in) this access token was issued in. */
+  fam: string;
   jti: string;
 };
 
@@ -37,11 +42,13 @@ export type TokenFailure = "TOKEN_EXPIRED" | "TOKEN_INVALID";
 
 type VerifyResult<Claims> = { ok: true; claims: Claims } | { ok: false; reason: TokenFailure };
 
-const keyCache = new Map<string, { key: Uint8Array; kid: string }>();
+type SigningKey = { key: Uint8Array; kid: string };
+
+const keyCache = new Map<string, SigningKey>();
 
 // The key id is derived from the secret, so a token names the key that signed it without
-// revealing it; verification then knows at once whether it holds that key.
-async function signingKey(secret: string) {
+// revealing it, and verification picks that key out of the current and previous secrets.
+async function signingKey(secret: string): Promise<SigningKey> {
   let entry = keyCache.get(secret);
   if (!entry) {
     const key = new TextEncoder().encode(secret);
@@ -51,6 +58,12 @@ async function signingKey(secret: string) {
     keyCache.set(secret, entry);
   }
   return entry;
+}
+
+/** Returns the keys that verify one kind of token: the current secret's, then the previous one's. */
+async function verificationKeys(secrets: Array<string | undefined>): Promise<SigningKey[]> {
+  const present = secrets.filter((secret): secret is string => Boolean(secret));
+  return Promise.all(present.map(signingKey));
 }
 
 async function sign(payload: JWTPayload, secret: string, audience: string, ttlSeconds: number, jti: string) {
@@ -65,15 +78,24 @@ async function sign(payload: JWTPayload, secret: string, audience: string, ttlSe
     .sign(key);
 }
 
-async function verify(token: string, secret: string, audience: string): Promise<VerifyResult<JWTPayload>> {
+async function verify(token: string, secrets: Array<string | undefined>, audience: string): Promise<VerifyResult<JWTPayload>> {
   if (!token) return { ok: false, reason: "TOKEN_INVALID" };
-  const { key } = await signingKey(secret);
+  const keys = await verificationKeys(secrets);
+  // A token without a `kid`, or with one that names no configured secret, is rejected: after a
+  // rotation, tokens signed with a secret that is no longer configured stop working at once.
+  const selectKey: JWTVerifyGetKey = (header) => {
+    const match = keys.find(({ kid }) => kid === header.kid);
+    if (!match) throw new errors.JWKSNoMatchingKey();
+    return match.key;
+  };
+
   try {
-    const { payload } = await jwtVerify(token, key, {
+    const { payload } = await jwtVerify(token, selectKey, {
       algorithms: [ALGORITHM],
       issuer: ISSUER,
       audience,
-      requiredClaims: ["exp", "iat", "sub", "jti"],
+      typ: "JWT",
+      requiredClaims: REQUIRED_CLAIMS,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
     return { ok: true, claims: payload };
@@ -86,8 +108,7 @@ async function verify(token: string, secret: string, audience: string): Promise<
 }
 
 export function signAccessToken(claims: Omit<AccessClaims, "jti">): Promise<string> {
-  const { sub, ...rest } = claims;
-  return sign({ ...rest, sub }, getConfig().jwt.accessSecret, ACCESS_AUDIENCE, ACCESS_TOKEN_TTL_SECONDS, crypto.randomUUID());
+  return sign({ ...claims }, getConfig().jwt.accessSecret, ACCESS_AUDIENCE, ACCESS_TOKEN_TTL_SECONDS, crypto.randomUUID());
 }
 
 export function signRefreshToken(claims: { sub: string; tv: number; fam: string; jti: string }): Promise<string> {
@@ -97,19 +118,27 @@ export function signRefreshToken(claims: { sub: string; tv: number; fam: string;
 
 /** Verifies an access token's signature and claims. Never throws for a bad token. */
 export async function verifyAccessToken(token: string | undefined): Promise<VerifyResult<AccessClaims>> {
-  const result = await verify(token ?? "", getConfig().jwt.accessSecret, ACCESS_AUDIENCE);
+  const { accessSecret, accessSecretPrevious } = getConfig().jwt;
+  const result = await verify(token ?? "", [accessSecret, accessSecretPrevious], ACCESS_AUDIENCE);
   if (!result.ok) return result;
 
-  const { sub, email, role, plan, tv, jti } = result.claims;
-  if (typeof email !== "string" || typeof role !== "string" || typeof plan !== "string" || typeof tv !== "number") {
+  const { sub, email, role, plan, tv, fam, jti } = result.claims;
+  if (
+    typeof email !== "string" ||
+    typeof role !== "string" ||
+    typeof plan !== "string" ||
+    typeof tv !== "number" ||
+    typeof fam !== "string"
+  ) {
     return { ok: false, reason: "TOKEN_INVALID" };
   }
-  return { ok: true, claims: { sub: sub!, email, role: role as Role, plan: plan as PlanName, tv, jti: jti! } };
+  return { ok: true, claims: { sub: sub!, email, role: role as Role, plan: plan as PlanName, tv, fam, jti: jti! } };
 }
 
 /** Verifies a refresh token's signature and claims. Never throws for a bad token. */
 export async function verifyRefreshToken(token: string | undefined): Promise<VerifyResult<RefreshClaims>> {
-  const result = await verify(token ?? "", getConfig().jwt.refreshSecret, REFRESH_AUDIENCE);
+  const { refreshSecret, refreshSecretPrevious } = getConfig().jwt;
+  const result = await verify(token ?? "", [refreshSecret, refreshSecretPrevious], REFRESH_AUDIENCE);
   if (!result.ok) return result;
 
   const { sub, tv, fam, jti, exp } = result.claims;

@@ -3,17 +3,70 @@ import { safeNextPath } from "@/lib/client/next-path";
 /** The JSON error body of every API route: a sentence for a person and a stable code. */
 export type ApiErrorBody = { error: string; code: string };
 
-// One refresh at a time for the whole tab. A refresh rotates the refresh token, so two refreshes
-// racing each other would present the same token twice, which the server treats as reuse.
-let refreshInFlight: Promise<boolean> | null = null;
+// The Web Locks API lock that every tab of this origin takes to refresh, so one refresh runs at a
+// time across tabs. A refresh rotates the refresh token. Without the lock, tabs would present the
+// same token at once, which the server accepts only within its short grace window.
+const REFRESH_LOCK = "tollgate:refresh-session";
+// localStorage key holding the time (ms since the epoch) of the last successful refresh in any tab.
+const LAST_REFRESH_KEY = "tollgate:last-refresh-at";
 
-function refreshSession(): Promise<boolean> {
-  refreshInFlight ??= fetch("/api/auth/refresh", { method: "POST", credentials: "same-origin" })
-    .then((response) => response.ok)
-    .catch(() => false)
-    .finally(() => {
-      refreshInFlight = null;
-    });
+// One refresh at a time within this tab, also where the Web Locks API is missing (plain-HTTP
+// origins other than localhost): concurrent callers share the promise.
+let refreshInFlight: Promise<RefreshOutcome> | null = null;
+
+/** "rejected": the server refused the refresh token, so only signing in again helps. */
+type RefreshOutcome = "refreshed" | "rejected" | "failed";
+
+function readLastRefreshAt(): number {
+  try {
+    return Number(window.localStorage.getItem(LAST_REFRESH_KEY)) || 0;
+  } catch {
+    // Storage may be blocked; then no tab can learn of another's refresh, and each refreshes itself.
+    return 0;
+  }
+}
+
+function recordRefresh(): void {
+  try {
+    window.localStorage.setItem(LAST_REFRESH_KEY, String(Date.now()));
+  } catch {
+    // See readLastRefreshAt.
+  }
+}
+
+async function postRefresh(): Promise<RefreshOutcome> {
+  try {
+    const response = await fetch("/api/auth/refresh", { method: "POST", credentials: "same-origin" });
+    if (response.ok) {
+      recordRefresh();
+      return "refreshed";
+    }
+    return response.status === 401 ? "rejected" : "failed";
+  } catch {
+    return "failed";
+  }
+}
+
+/**
+ * Makes sure the cookies hold a session newer than a request sent at `requestSentAt`. Inside the
+ * cross-tab lock, a tab first checks whether another tab refreshed after that request left: the
+ * cookies are shared, so it only has to send its request again.
+ */
+async function refreshUnlessRefreshedSince(requestSentAt: number): Promise<RefreshOutcome> {
+  const refreshUnderLock = async (): Promise<RefreshOutcome> => {
+    if (readLastRefreshAt() > requestSentAt) return "refreshed";
+    return postRefresh();
+  };
+  if (typeof navigator !== "undefined" && navigator.locks) {
+    return navigator.locks.request(REFRESH_LOCK, refreshUnderLock);
+  }
+  return refreshUnderLock();
+}
+
+function refreshSession(requestSentAt: number): Promise<RefreshOutcome> {
+  refreshInFlight ??= refreshUnlessRefreshedSince(requestSentAt).finally(() => {
+    refreshInFlight = null;
+  });
   return refreshInFlight;
 }
 
@@ -34,24 +87,24 @@ function redirectToSignIn(): void {
 
 /**
  * Fetches like `fetch`, but when the access token has expired (401 TOKEN_EXPIRED) it refreshes
- * the session once and sends the request again. Concurrent callers share one refresh. When the
- * refresh fails, the browser goes to sign-in and the 401 response is returned to the caller.
+ * the session once and sends the request again. Concurrent callers share one refresh, across
+ * tabs too. When the server rejects the refresh, the browser goes to sign-in; when the refresh
+ * cannot be sent (offline), the page stays. Either way the 401 response is returned to the caller.
  *
  * The body must be replayable (a string, FormData, Blob or similar), because it is sent twice;
  * a ReadableStream body is sent once and never retried.
  */
 export async function apiFetch(input: string, init: RequestInit = {}): Promise<Response> {
   const request: RequestInit = { credentials: "same-origin", ...init };
+  const sentAt = Date.now();
   const response = await fetch(input, request);
 
   if ((await readErrorCode(response)) !== "TOKEN_EXPIRED") return response;
   if (init.body instanceof ReadableStream) return response;
 
-  const refreshed = await refreshSession();
-  if (!refreshed) {
-    redirectToSignIn();
-    return response;
-  }
+  const outcome = await refreshSession(sentAt);
+  if (outcome === "rejected") redirectToSignIn();
+  if (outcome !== "refreshed") return response;
   return fetch(input, request);
 }
 

@@ -12,9 +12,15 @@ type ChatStreamEvent =
 export type ChatStreamResult =
   /** The answer finished; `chatId` is the chat it was saved in. */
   | { kind: "done"; usage: AnswerUsage; chatId: string | null }
-  /** The model failed after the stream began; some text may have arrived before it. */
-  | { kind: "stream-error"; code: string; message: string }
-  /** The request was rejected with a JSON error before streaming. `retryAfterSeconds` is set for 429s. */
+  /**
+   * The model failed after the request was admitted, so the question is stored in the chat.
+   * Some text may have arrived before the failure.
+   */
+  | { kind: "failed"; code: string; message: string }
+  /**
+   * The request was rejected before the model was called, and nothing was stored.
+   * `retryAfterSeconds` is set for 429s.
+   */
   | { kind: "rejected"; status: number; code: string | null; message: string; retryAfterSeconds: number | null }
   /** The stream closed without a final event, for example when the connection dropped. */
   | { kind: "incomplete" };
@@ -38,7 +44,7 @@ function parseRetryAfter(header: string | null): number | null {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
-async function readRejection(response: Response): Promise<ChatStreamResult> {
+async function readRejection(response: Response): Promise<Extract<ChatStreamResult, { kind: "rejected" }>> {
   let code: string | null = null;
   try {
     const body = (await response.clone().json()) as { code?: unknown };
@@ -55,23 +61,44 @@ async function readRejection(response: Response): Promise<ChatStreamResult> {
   };
 }
 
+/** One chat request: a new message, a new answer to the last message, or a replacement for it. */
+export type ChatTurn =
+  | { action: "send"; chatId: string | null; message: string }
+  | { action: "regenerate"; chatId: string }
+  | { action: "edit"; chatId: string; message: string };
+
+function requestBody(turn: ChatTurn, model: string | null): Record<string, string> {
+  const body: Record<string, string> = {};
+  // A plain send keeps the original body `{chatId?, message, model?}`.
+  if (turn.action !== "send") body.action = turn.action;
+  if (turn.chatId) body.chatId = turn.chatId;
+  if (turn.action !== "regenerate") body.message = turn.message;
+  if (model) body.model = model;
+  return body;
+}
+
 /**
- * Sends one chat message and streams the answer, calling `onDelta` with each piece of text.
+ * Sends one chat request and streams the answer, calling `onDelta` with each piece of text.
+ * `onChatId` runs as soon as the response names the chat the request was stored in (the
+ * X-Chat-Id header), before any text, so a new chat is known even when the answer is stopped.
  * Aborting `signal` stops the stream and rejects with the abort's DOMException.
  */
 export async function streamChatAnswer(input: {
-  chatId: string | null;
-  message: string;
+  turn: ChatTurn;
   model: string | null;
   signal: AbortSignal;
+  onChatId?: (chatId: string) => void;
   onDelta: (text: string) => void;
 }): Promise<ChatStreamResult> {
-  const body: Record<string, string> = { message: input.message };
-  if (input.chatId) body.chatId = input.chatId;
-  if (input.model) body.model = input.model;
+  const response = await postJson("/api/chat", requestBody(input.turn, input.model), { signal: input.signal });
+  const chatId = response.headers.get("X-Chat-Id");
+  if (chatId) input.onChatId?.(chatId);
 
-  const response = await postJson("/api/chat", body, { signal: input.signal });
-  if (!response.ok || !response.body) return readRejection(response);
+  if (!response.ok || !response.body) {
+    const rejection = await readRejection(response);
+    // Only admitted requests carry X-Chat-Id: their question is stored although the model failed.
+    return chatId ? { kind: "failed", code: rejection.code ?? "UPSTREAM_ERROR", message: rejection.message } : rejection;
+  }
 
   for await (const data of readServerSentEvents(response.body)) {
     const event = parseEvent(data);
@@ -82,7 +109,7 @@ export async function streamChatAnswer(input: {
       case "done":
         return { kind: "done", usage: event.usage, chatId: event.chatId };
       case "error":
-        return { kind: "stream-error", code: event.code, message: event.error };
+        return { kind: "failed", code: event.code, message: event.error };
     }
   }
   return { kind: "incomplete" };

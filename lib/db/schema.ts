@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   check,
+  date,
   index,
   integer,
   pgTable,
@@ -74,15 +75,35 @@ export const refreshTokens = pgTable(
     tokenHash: text("token_hash").notNull(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
+    // Set by sign-out, reuse and "sign out everywhere"; a revoked token never refreshes again.
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    // Set by rotation. A replaced token presented within the grace window is a benign race.
     replacedBy: uuid("replaced_by"),
+    replacedAt: timestamp("replaced_at", { withTimezone: true }),
+    // The token whose rotation issued this one; null for the first token of a family.
+    parentId: uuid("parent_id"),
     userAgent: text("user_agent"),
   },
   (table) => [
     uniqueIndex("refresh_tokens_hash_key").on(table.tokenHash),
     index("refresh_tokens_family_idx").on(table.familyId),
     index("refresh_tokens_user_idx").on(table.userId),
+    index("refresh_tokens_parent_idx").on(table.parentId),
   ],
+);
+
+/**
+ * Fixed-window counters of sign-in and sign-up attempts, keyed by action and a hashed account or
+ * client address. They live in the database so that every app instance counts against one total.
+ */
+export const authAttempts = pgTable(
+  "auth_attempts",
+  {
+    key: text("key").primaryKey(),
+    attempts: integer("attempts").notNull().default(0),
+    windowEndsAt: timestamp("window_ends_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [index("auth_attempts_window_ends_idx").on(table.windowEndsAt)],
 );
 
 export const chats = pgTable(
@@ -128,6 +149,8 @@ export const llmUsage = pgTable(
     model: text("model").notNull(),
     tokensIn: integer("tokens_in").notNull(),
     tokensOut: integer("tokens_out").notNull(),
+    // The part of tokens_in the provider served from its prompt cache, billed at the cached price.
+    tokensCached: integer("tokens_cached").notNull().default(0),
     totalTokens: integer("total_tokens").notNull(),
     // Integer micro-dollars (1 USD = 1,000,000), so sums never drift the way floats do.
     costMicros: bigint("cost_micros", { mode: "number" }).notNull(),
@@ -142,6 +165,64 @@ export const llmUsage = pgTable(
     index("llm_usage_created_idx").on(table.createdAt),
     check("llm_usage_status_check", sql`${table.status} in ('ok', 'error', 'aborted')`),
     check("llm_usage_source_check", sql`${table.usageSource} in ('reported', 'estimated')`),
+  ],
+);
+
+// Rollups of llm_usage for the dashboards. `insertUsageRow` adds each usage row to both in the
+// same transaction, and deleting a user deletes their rows in all three tables, so the rollups'
+// sums equal those of llm_usage as long as usage rows are written through that function.
+// Every rollup row belongs to one user, so concurrent requests of different users never wait
+// on the same rollup row.
+
+/** A user's usage per UTC day of the rows' created_at. */
+export const usageDaily = pgTable(
+  "usage_daily",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    requests: integer("requests").notNull(),
+    tokensIn: bigint("tokens_in", { mode: "number" }).notNull(),
+    tokensOut: bigint("tokens_out", { mode: "number" }).notNull(),
+    totalTokens: bigint("total_tokens", { mode: "number" }).notNull(),
+    costMicros: bigint("cost_micros", { mode: "number" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ name: "usage_daily_pkey", columns: [table.userId, table.day] }),
+    // Holds every column the admin console sums per user and day, so it reads the index alone.
+    index("usage_daily_day_idx").on(table.day, table.userId, table.requests, table.totalTokens, table.costMicros),
+  ],
+);
+
+/** A user's usage per UTC calendar month (its first day), feature and model. */
+export const usageMonthly = pgTable(
+  "usage_monthly",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    month: date("month", { mode: "string" }).notNull(),
+    feature: text("feature").notNull(),
+    model: text("model").notNull(),
+    requests: integer("requests").notNull(),
+    tokensIn: bigint("tokens_in", { mode: "number" }).notNull(),
+    tokensOut: bigint("tokens_out", { mode: "number" }).notNull(),
+    totalTokens: bigint("total_tokens", { mode: "number" }).notNull(),
+    costMicros: bigint("cost_micros", { mode: "number" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ name: "usage_monthly_pkey", columns: [table.userId, table.month, table.feature, table.model] }),
+    // Holds every column the admin console sums for a month, so it reads the index alone.
+    index("usage_monthly_month_idx").on(
+      table.month,
+      table.userId,
+      table.feature,
+      table.model,
+      table.requests,
+      table.totalTokens,
+      table.costMicros,
+    ),
   ],
 );
 

@@ -81,6 +81,8 @@ export type Admission = {
   /** The output cap to send to the model: never more than the day's budget has left. */
   outputCap: number;
   headers: Record<string, string>;
+  /** When the request was admitted: its usage row carries this time, so it counts on the same UTC day. */
+  admittedAt: Date;
 };
 
 /**
@@ -115,7 +117,8 @@ export async function admitRequest(input: {
 
   // Priced before anything is reserved, so a model without a price fails as the bug it is,
   // not as an unreachable store.
-  const estimateCostMicros = (outputCap: number) => costMicros(model, { promptTokens, completionTokens: outputCap });
+  const { prices } = getConfig();
+  const estimateCostMicros = (outputCap: number) => costMicros(model, { promptTokens, completionTokens: outputCap }, prices);
   estimateCostMicros(0);
   const spendCap: SpendCapCheck | undefined = capMicros === null ? undefined : { capMicros, estimateCostMicros };
 
@@ -146,7 +149,7 @@ export async function admitRequest(input: {
     const message = `${LIMIT_MESSAGES[result.code](limits)} Try again in ${describeWait(result.retryAfterSeconds)}.`;
     throw new ApiError(result.code, message, { ...headers, "Retry-After": String(result.retryAfterSeconds) });
   }
-  return { reservation: result.reservation, outputCap: result.reservation.outputCap, headers };
+  return { reservation: result.reservation, outputCap: result.reservation.outputCap, headers, admittedAt: now };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   spendCapRejection,
   utcDay,
   type CounterStore,
+  type ReserveInput,
   type ReserveResult,
   type UserCounters,
 } from "@/lib/limits/store";
@@ -24,8 +25,8 @@ type CountersRow = {
   oldest: Date | string | null;
 };
 
-/** Reads a user's counters. Pass `requestsPerMinute` to also find the request that blocks a full window. */
-async function readUserCounters(db: Database, input: { userId: string; now: Date; requestsPerMinute?: number }): Promise<UserCounters> {
+/** Reads a user's counters without the request that blocks a full window, which only a reservation needs. */
+async function readUserCounters(db: Database, input: { userId: string; now: Date }): Promise<UserCounters> {
   const { userId, now } = input;
   const windowStart = new Date(now.getTime() - MINUTE_MS).toISOString();
   const [row] = await queryRows<CountersRow>(
@@ -37,48 +38,67 @@ async function readUserCounters(db: Database, input: { userId: string; now: Date
           min(at) as oldest
         from rate_events where user_id = ${userId} and at > ${windowStart}`,
   );
-  const requestsThisMinute = Number(row?.minute_count ?? 0);
-
-  let blockingInMinute: Date | null = null;
-  if (input.requestsPerMinute !== undefined && requestsThisMinute >= input.requestsPerMinute) {
-    const [blocking] = await queryRows<{ at: Date | string }>(
-      db,
-      sql`select at from rate_events where user_id = ${userId} and at > ${windowStart}
-          order by at offset ${requestsThisMinute - input.requestsPerMinute} limit 1`,
-    );
-    blockingInMinute = blocking ? new Date(blocking.at) : null;
-  }
-
   return {
-    requestsThisMinute,
+    requestsThisMinute: Number(row?.minute_count ?? 0),
     oldestInMinute: row?.oldest ? new Date(row.oldest) : null,
-    blockingInMinute,
+    blockingInMinute: null,
     requestsToday: row?.requests ?? 0,
     tokensToday: Number(row?.tokens ?? 0),
   };
 }
 
+type ReserveRow = {
+  outcome: "admitted" | "rejected" | "spend_rejected" | "reprice";
+  requests_this_minute: number;
+  oldest_in_minute: Date | string | null;
+  blocking_in_minute: Date | string | null;
+  requests_today: number;
+  tokens_today: number | string;
+  output_cap: number;
+};
+
+// A reservation with a spend cap is priced for the output cap it will get. When the day's budget
+// clamps that cap, the database returns the clamped cap and the store prices it and asks again;
+// a second try only fails when the same user's parallel requests keep changing the budget.
+const MAX_PRICING_ATTEMPTS = 5;
+
 /**
- * Adds a cost to the app's spend for the day unless that would pass the cap, in one statement
- * that also records whether this check rejected. Returns whether the cost was added. The row lock
- * it takes is held until the caller's transaction commits, so keep it the last write.
+ * Runs one reservation as a single call of tollgate_reserve (drizzle/*_reserve_functions.sql),
+ * so it takes one round trip: the function locks the user, deletes stale rows, reads the
+ * counters, decides and writes in the statement's own transaction.
  */
-async function reserveAppSpend(db: Database, input: { day: string; costMicros: number; capMicros: number; expiresAt: Date }) {
-  const { day, costMicros, capMicros, expiresAt } = input;
-  const [row] = await queryRows<{ rejected: boolean }>(
+async function callReserve(db: Database, input: ReserveInput, cost: { micros: number; outputCap: number } | null): Promise<ReserveRow> {
+  const { userId, limits, now } = input;
+  const [row] = await queryRows<ReserveRow>(
     db,
-    sql`insert into app_spend_counters as spend (day, spent_micros, last_check_rejected, expires_at)
-        values (${day},
-                case when ${costMicros}::bigint <= ${capMicros}::bigint then ${costMicros}::bigint else 0 end,
-                ${costMicros}::bigint > ${capMicros}::bigint,
-                ${expiresAt.toISOString()})
-        on conflict (day) do update set
-          spent_micros = case when spend.spent_micros + ${costMicros}::bigint <= ${capMicros}::bigint
-                              then spend.spent_micros + ${costMicros}::bigint else spend.spent_micros end,
-          last_check_rejected = spend.spent_micros + ${costMicros}::bigint > ${capMicros}::bigint
-        returning last_check_rejected as rejected`,
+    sql`select * from tollgate_reserve(
+          ${userId}::uuid,
+          ${utcDay(now)}::text,
+          ${now.toISOString()}::timestamptz,
+          ${new Date(now.getTime() - MINUTE_MS).toISOString()}::timestamptz,
+          ${dayCountersExpireAt(now).toISOString()}::timestamptz,
+          ${limits.requestsPerMinute}::integer,
+          ${limits.requestsPerDay}::integer,
+          ${limits.tokensPerDay}::bigint,
+          ${input.promptTokens}::integer,
+          ${input.maxOutputTokens}::integer,
+          ${input.minOutputTokens}::integer,
+          ${input.spendCap ? input.spendCap.capMicros : null}::bigint,
+          ${cost ? cost.micros : null}::bigint,
+          ${cost ? cost.outputCap : null}::integer)`,
   );
-  return row?.rejected === false;
+  if (!row) throw new Error("tollgate_reserve returned no row.");
+  return row;
+}
+
+function countersOf(row: ReserveRow): UserCounters {
+  return {
+    requestsThisMinute: Number(row.requests_this_minute),
+    oldestInMinute: row.oldest_in_minute ? new Date(row.oldest_in_minute) : null,
+    blockingInMinute: row.blocking_in_minute ? new Date(row.blocking_in_minute) : null,
+    requestsToday: Number(row.requests_today),
+    tokensToday: Number(row.tokens_today),
+  };
 }
 
 async function deleteExpiredRows(db: Database, now: Date): Promise<void> {
@@ -89,10 +109,10 @@ async function deleteExpiredRows(db: Database, now: Date): Promise<void> {
 }
 
 /**
- * Counters in PostgreSQL (or PGlite). A reservation is one transaction that first takes a
- * per-user advisory lock, so one user's reservations run one at a time across every app
- * instance. Different users wait on each other only with a spend cap, for the app-wide row,
- * which each reservation locks from its spend check to its commit.
+ * Counters in PostgreSQL (or PGlite). A reservation is one call of tollgate_reserve, whose
+ * statement first takes a per-user advisory lock, so one user's reservations run one at a time
+ * across every app instance. Different users wait on each other only with a spend cap, for the
+ * app-wide row, which each reservation locks from its spend check to its commit.
  */
 export function createPostgresStore(getDb: () => Promise<Database>): CounterStore {
   let lastSweepAt = 0;
@@ -107,64 +127,44 @@ export function createPostgresStore(getDb: () => Promise<Database>): CounterStor
     async reserve(input): Promise<ReserveResult> {
       const db = await getDb();
       const { userId, now } = input;
-      const day = utcDay(now);
-      const expiresAt = dayCountersExpireAt(now);
 
-      const result = await db.transaction(async (tx): Promise<ReserveResult> => {
-        const txDb = tx as unknown as Database;
-        await txDb.execute(sql`select pg_advisory_xact_lock(hashtextextended(${userId}, 0))`);
-        await txDb.execute(sql`
-          with old_events as (
-            delete from rate_events where user_id = ${userId} and at <= ${new Date(now.getTime() - MINUTE_MS).toISOString()}
-          )
-          delete from limit_counters where user_id = ${userId} and expires_at < ${now.toISOString()}`);
+      // With a spend cap, the cost sent is the estimate for the output cap the request would get.
+      let cost = input.spendCap ? { micros: input.spendCap.estimateCostMicros(input.maxOutputTokens), outputCap: input.maxOutputTokens } : null;
+      let row = await callReserve(db, input, cost);
+      for (let attempt = 1; row.outcome === "reprice" && attempt < MAX_PRICING_ATTEMPTS; attempt++) {
+        cost = { micros: input.spendCap!.estimateCostMicros(row.output_cap), outputCap: row.output_cap };
+        row = await callReserve(db, input, cost);
+      }
+      if (row.outcome === "reprice") {
+        throw new Error(`The reservation's output cap changed on each of ${MAX_PRICING_ATTEMPTS} tries; the user's budget is changing too fast to price it.`);
+      }
 
-        const counters = await readUserCounters(txDb, { userId, now, requestsPerMinute: input.limits.requestsPerMinute });
-        const decision = decideReservation(input, counters);
-        if (!decision.admitted) {
-          const { code, retryAfterSeconds } = decision;
-          return { admitted: false, code, retryAfterSeconds, snapshot: snapshotOf(counters, now) };
-        }
-
-        // Both inserts run in one statement: a data-modifying WITH always runs to completion.
-        const [event] = await queryRows<{ id: number | string }>(
-          txDb,
-          sql`with counted as (
-                insert into limit_counters (user_id, day, requests, tokens, expires_at)
-                values (${userId}, ${day}, 1, ${decision.reservedTokens}, ${expiresAt.toISOString()})
-                on conflict (user_id, day) do update
-                  set requests = limit_counters.requests + 1, tokens = limit_counters.tokens + excluded.tokens
-              )
-              insert into rate_events (user_id, at) values (${userId}, ${now.toISOString()}) returning id`,
-        );
-
-        let reservedCostMicros: number | null = null;
-        if (input.spendCap) {
-          const costMicros = input.spendCap.estimateCostMicros(decision.outputCap);
-          const admitted = await reserveAppSpend(txDb, { day, costMicros, capMicros: input.spendCap.capMicros, expiresAt });
-          if (!admitted) {
-            // The user's writes are undone here rather than by a rollback, because the rejection
-            // recorded on the spend row must persist.
-            await txDb.execute(sql`
-              with uncounted as (
-                update limit_counters set requests = requests - 1, tokens = tokens - ${decision.reservedTokens}
-                where user_id = ${userId} and day = ${day}
-              )
-              delete from rate_events where id = ${event!.id}`);
-            return spendCapRejection(counters, now);
-          }
-          reservedCostMicros = costMicros;
-        }
-
-        return {
-          admitted: true,
-          reservation: { userId, day, reservedTokens: decision.reservedTokens, outputCap: decision.outputCap, reservedCostMicros },
-          snapshot: snapshotOf(countersAfterAdmission(counters, decision.reservedTokens, now), now),
-        };
-      });
-
+      const counters = countersOf(row);
+      const decision = decideReservation(input, counters);
+      const admittedByDatabase = row.outcome !== "rejected";
+      if (admittedByDatabase !== decision.admitted) {
+        // tollgate_reserve and decideReservation apply the same test, so a difference is a bug in one of them.
+        throw new Error(`tollgate_reserve ${admittedByDatabase ? "admitted" : "rejected"} a request that decideReservation did not.`);
+      }
       sweepNowAndThen(db, now);
-      return result;
+
+      if (!decision.admitted) {
+        const { code, retryAfterSeconds } = decision;
+        return { admitted: false, code, retryAfterSeconds, snapshot: snapshotOf(counters, now) };
+      }
+      if (row.outcome === "spend_rejected") return spendCapRejection(counters, now);
+
+      return {
+        admitted: true,
+        reservation: {
+          userId,
+          day: utcDay(now),
+          reservedTokens: decision.reservedTokens,
+          outputCap: decision.outputCap,
+          reservedCostMicros: cost ? cost.micros : null,
+        },
+        snapshot: snapshotOf(countersAfterAdmission(counters, decision.reservedTokens, now), now),
+      };
     },
 
     async settle({ reservation, usedTokens, usedCostMicros }) {
@@ -173,22 +173,16 @@ export function createPostgresStore(getDb: () => Promise<Database>): CounterStor
       if (tokenDifference === 0 && costDifference === 0) return;
 
       const db = await getDb();
-      const updateTokens = sql`
-        update limit_counters set tokens = greatest(0, tokens + ${tokenDifference})
-        where user_id = ${reservation.userId} and day = ${reservation.day}`;
       if (costDifference === 0) {
-        await db.execute(updateTokens);
+        await db.execute(sql`
+          update limit_counters set tokens = greatest(0, tokens + ${tokenDifference})
+          where user_id = ${reservation.userId} and day = ${reservation.day}`);
         return;
       }
-      // Two statements in this order, not one WITH statement whose parts run in no set order:
-      // reservations lock the user's row before the spend row, and so must this, or the two
-      // could deadlock.
-      await db.transaction(async (tx) => {
-        await tx.execute(updateTokens);
-        await tx.execute(sql`
-          update app_spend_counters set spent_micros = greatest(0, spent_micros + ${costDifference})
-          where day = ${reservation.day}`);
-      });
+      // One call, not a transaction of two updates: tollgate_settle updates the user's row
+      // before the spend row, the order in which reservations lock them.
+      await db.execute(sql`select tollgate_settle(
+        ${reservation.userId}::uuid, ${reservation.day}::text, ${tokenDifference}::bigint, ${costDifference}::bigint)`);
     },
 
     async peek({ userId, now }) {

@@ -9,7 +9,7 @@ function composeAnswer(question: string): string {
   return [
     `This is Tollgate's built-in demo model, so no API key is spent on this answer. You wrote: "${quoted}".`,
     "Before this reply was generated, Tollgate checked who you are, reserved tokens against your plan's daily " +
-      "budget, and counted this request against your per-minute and per-day limits. When the stream ends, the " +
+      "budget, and counted this request against your per-minute and per-day limits. When the answer is complete, the " +
       "reservation is settled to the tokens actually used, and a usage row with the model, tokens, cost and " +
       "latency is written. Open the usage dashboard to see it.",
     "To talk to a real model, set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server).",
@@ -44,7 +44,7 @@ export async function* streamDemoAnswer(request: ChatRequest): AsyncIterable<Str
 
   for (const piece of pieces) {
     if (countTokens(sent + piece) > request.maxTokens) break;
-    await sleep(PIECE_DELAY_MS, request.signal);
+    if (request.stream !== false) await sleep(PIECE_DELAY_MS, request.signal);
     sent += piece;
     yield { type: "delta", text: piece };
   }

@@ -1,48 +1,12 @@
-import { getDb } from "@/lib/db/client";
-import type { UsageSource, UsageStatus } from "@/lib/db/schema";
-import { ERRORS } from "@/lib/errors";
-import { settleRequest, type Admission } from "@/lib/limits/gate";
-import { logger } from "@/lib/log";
-import { costMicros } from "@/lib/llm/models";
-import { UpstreamError, type ChatProvider } from "@/lib/llm/provider";
-import { countTokens, type ChatMessage } from "@/lib/llm/tokens";
-import { insertUsageRow } from "@/lib/usage/rows";
+import { ApiError, ERRORS } from "@/lib/errors";
+import { runMeteredCall, type MeteredCallInput, type MeteredResult } from "@/lib/llm/metered-call";
 
-export type MeteredStreamInput = {
-  userId: string;
-  requestId: string;
-  feature: string;
-  model: string;
-  messages: ChatMessage[];
-  /** The estimate admission reserved for; used when the provider reports no usage. */
-  estimatedPromptTokens: number;
-  admission: Admission;
-  provider: ChatProvider;
-  chatId: string | null;
-  /** Aborts when the client goes away; the upstream call is then cancelled. */
-  signal: AbortSignal;
-  /** Stores the answer; it runs after settlement, with whatever text was streamed. */
-  saveAnswer?: (text: string) => Promise<void>;
-};
+export type MeteredStreamInput = MeteredCallInput;
 
-export type CallUsage = { promptTokens: number; completionTokens: number; source: UsageSource };
-
-/**
- * Decides what a finished, failed or stopped call used. The provider's report wins. Without it,
- * a call that streamed anything, or that was stopped by the client, was billed for its prompt
- * (counted by our tokenizer) plus the streamed text; a call that failed before producing
- * anything was not billed.
- */
-export function resolveUsage(input: {
-  reported: { promptTokens: number; completionTokens: number } | null;
-  streamedText: string;
-  estimatedPromptTokens: number;
-  status: UsageStatus;
-}): CallUsage {
-  if (input.reported) return { ...input.reported, source: "reported" };
-  if (input.status === "error" && input.streamedText === "") return { promptTokens: 0, completionTokens: 0, source: "estimated" };
-  return { promptTokens: input.estimatedPromptTokens, completionTokens: countTokens(input.streamedText), source: "estimated" };
-}
+export type OpenedStream =
+  | { ok: true; stream: ReadableStream<Uint8Array> }
+  /** The model failed before sending any text; the call is already settled and recorded. */
+  | { ok: false; error: ApiError };
 
 const encoder = new TextEncoder();
 
@@ -50,115 +14,95 @@ function sseEvent(payload: unknown): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(payload)}\n\n`);
 }
 
+function doneEvent(result: MeteredResult, chatId: string | null) {
+  const { promptTokens, completionTokens } = result.usage;
+  return {
+    type: "done",
+    usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, costUsd: result.costMicros / 1_000_000 },
+    chatId,
+  };
+}
+
 /**
- * Calls the model and streams its answer as Server-Sent Events, then settles the reservation
- * and writes one usage row, whatever happened: success, upstream failure or a client that left.
+ * Starts a metered call whose answer goes out as Server-Sent Events. The promise resolves once
+ * the model has sent its first piece of text, or has ended without any. With
+ * `jsonErrorBeforeText`, a failure before any text resolves as an error for the caller to send
+ * as JSON; otherwise every failure ends the stream with an error event.
  */
-export function streamMeteredCompletion(input: MeteredStreamInput): ReadableStream<Uint8Array> {
-  const upstream = new AbortController();
-  const abortUpstream = () => upstream.abort(new Error("client disconnected"));
-  input.signal.addEventListener("abort", abortUpstream, { once: true });
+function startStreamedCall(input: MeteredStreamInput, jsonErrorBeforeText: boolean): Promise<OpenedStream> {
+  // Cancelling the response body (the client left) aborts the upstream call too.
+  const clientGone = new AbortController();
+  const signal = AbortSignal.any([input.signal, clientGone.signal]);
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let closed = false;
 
-  let clientGone = false;
-
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (payload: unknown) => {
-        if (clientGone) return;
-        try {
-          controller.enqueue(sseEvent(payload));
-        } catch {
-          clientGone = true;
-        }
-      };
-      void run(input, upstream.signal, send).finally(() => {
-        input.signal.removeEventListener("abort", abortUpstream);
-        if (!clientGone) {
-          try {
-            controller.close();
-          } catch {
-            // Already closed because the client cancelled.
-          }
-        }
-      });
+  const stream = new ReadableStream<Uint8Array>({
+    start(streamController) {
+      controller = streamController;
     },
     cancel() {
-      clientGone = true;
-      abortUpstream();
+      closed = true;
+      clientGone.abort(new Error("client disconnected"));
     },
+  });
+
+  const send = (payload: unknown) => {
+    if (closed) return;
+    try {
+      controller.enqueue(sseEvent(payload));
+    } catch {
+      closed = true;
+    }
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      controller.close();
+    } catch {
+      // Already closed because the client cancelled.
+    }
+  };
+
+  return new Promise<OpenedStream>((resolve) => {
+    let sentText = false;
+    const onDelta = (text: string) => {
+      send({ type: "delta", text });
+      if (!sentText) resolve({ ok: true, stream });
+      sentText = true;
+    };
+
+    void runMeteredCall({ ...input, signal }, onDelta).then((result) => {
+      if (result.status === "error" && !sentText && jsonErrorBeforeText) {
+        close();
+        resolve({ ok: false, error: new ApiError("UPSTREAM_ERROR") });
+        return;
+      }
+      if (result.status === "ok") send(doneEvent(result, input.chatId));
+      if (result.status === "error") send({ type: "error", code: "UPSTREAM_ERROR", error: ERRORS.UPSTREAM_ERROR.message });
+      close();
+      resolve({ ok: true, stream });
+    });
   });
 }
 
-async function run(input: MeteredStreamInput, signal: AbortSignal, send: (payload: unknown) => void): Promise<void> {
-  const { userId, requestId, feature, model, admission } = input;
-  const startedAt = performance.now();
-  let streamedText = "";
-  let reported: { promptTokens: number; completionTokens: number } | null = null;
-  let status: UsageStatus = "ok";
-  let failure: UpstreamError | null = null;
+/**
+ * Calls the model and, once its first text arrives, returns the answer as a stream of
+ * Server-Sent Events. A failure before any text is returned as an error (502 UPSTREAM_ERROR)
+ * for a JSON response; after that, the stream ends with an error event. Either way the call is
+ * settled and recorded.
+ */
+export function openMeteredStream(input: MeteredStreamInput): Promise<OpenedStream> {
+  return startStreamedCall(input, true);
+}
 
-  try {
-    const events = input.provider.stream({ model, messages: input.messages, maxTokens: admission.outputCap, signal });
-    for await (const event of events) {
-      if (event.type === "delta") {
-        streamedText += event.text;
-        send({ type: "delta", text: event.text });
-      } else {
-        reported = { promptTokens: event.promptTokens, completionTokens: event.completionTokens };
-      }
-    }
-    if (signal.aborted) status = "aborted";
-  } catch (error) {
-    if (signal.aborted) {
-      status = "aborted";
-    } else {
-      status = "error";
-      failure = error instanceof UpstreamError ? error : new UpstreamError((error as Error).message, undefined, { cause: error });
-      logger.error("model call failed", { requestId, userId, feature, model, error: failure });
-    }
-  } finally {
-    // Settlement runs whatever happened above, so no reservation stays open and every
-    // admitted request leaves exactly one usage row.
-    const latencyMs = Math.round(performance.now() - startedAt);
-    const usage = resolveUsage({ reported, streamedText, estimatedPromptTokens: input.estimatedPromptTokens, status });
-    const totalTokens = usage.promptTokens + usage.completionTokens;
-    const cost = costMicros(model, usage);
-
-    await settleRequest({ reservation: admission.reservation, usedTokens: totalTokens, usedCostMicros: cost, requestId });
-    try {
-      const db = await getDb();
-      await insertUsageRow(db, {
-        userId,
-        requestId,
-        feature,
-        model,
-        tokensIn: usage.promptTokens,
-        tokensOut: usage.completionTokens,
-        costMicros: cost,
-        latencyMs,
-        status,
-        usageSource: usage.source,
-        chatId: input.chatId,
-      });
-      if (streamedText && input.saveAnswer) await input.saveAnswer(streamedText);
-    } catch (error) {
-      logger.error("writing the usage row failed", { requestId, userId, feature, error });
-    }
-
-    logger.info("model call finished", { requestId, userId, feature, model, status, totalTokens, costMicros: cost, latencyMs });
-    if (status === "ok") {
-      send({
-        type: "done",
-        usage: {
-          promptTokens: usage.promptTokens,
-          completionTokens: usage.completionTokens,
-          totalTokens,
-          costUsd: cost / 1_000_000,
-        },
-        chatId: input.chatId,
-      });
-    } else if (status === "error") {
-      send({ type: "error", code: "UPSTREAM_ERROR", error: ERRORS.UPSTREAM_ERROR.message });
-    }
-  }
+/**
+ * Calls the model and returns its answer as Server-Sent Events at once, without waiting for the
+ * first text; every failure arrives as an error event.
+ */
+export function streamMeteredCompletion(input: MeteredStreamInput): ReadableStream<Uint8Array> {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  // When the client cancels `readable`, pipeTo cancels the call's stream, which aborts the call.
+  void startStreamedCall(input, false).then((opened) => (opened.ok ? opened.stream.pipeTo(writable).catch(() => {}) : undefined));
+  return readable;
 }

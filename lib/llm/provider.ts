@@ -8,12 +8,14 @@ export type ChatRequest = {
   messages: ChatMessage[];
   maxTokens: number;
   signal: AbortSignal;
+  /** False asks for the whole answer in one response; it still arrives as one delta and a usage event. Default true. */
+  stream?: boolean;
 };
 
 /** One event of a streamed answer: a piece of text, or the provider's own token counts. */
 export type StreamEvent =
   | { type: "delta"; text: string }
-  | { type: "usage"; promptTokens: number; completionTokens: number };
+  | { type: "usage"; promptTokens: number; completionTokens: number; cachedPromptTokens?: number };
 
 export type ChatProvider = {
   name: "openai" | "demo";
@@ -34,14 +36,43 @@ export class UpstreamError extends Error {
 
 let client: OpenAI | undefined;
 
-function openaiClient(apiKey: string, baseURL: string | undefined): OpenAI {
+function openaiClient(apiKey: string, baseURL: string | undefined, timeout: number): OpenAI {
   // One retry covers a dropped connection before the stream starts; more would multiply the
   // wait in front of a person who is watching the screen.
-  client ??= new OpenAI({ apiKey, baseURL, maxRetries: 1, timeout: 60_000 });
+  client ??= new OpenAI({ apiKey, baseURL, maxRetries: 1, timeout });
   return client;
 }
 
+function usageEvent(usage: OpenAI.CompletionUsage): StreamEvent {
+  return {
+    type: "usage",
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
+
+async function* completeOpenAI(openai: OpenAI, request: ChatRequest): AsyncIterable<StreamEvent> {
+  let completion;
+  try {
+    completion = await openai.chat.completions.create(
+      { model: request.model, messages: request.messages, max_tokens: request.maxTokens },
+      { signal: request.signal },
+    );
+  } catch (error) {
+    throw toUpstreamError(error, request.signal);
+  }
+  const text = completion.choices[0]?.message?.content;
+  if (text) yield { type: "delta", text };
+  if (completion.usage) yield usageEvent(completion.usage);
+}
+
 async function* streamOpenAI(openai: OpenAI, request: ChatRequest): AsyncIterable<StreamEvent> {
+  if (request.stream === false) {
+    yield* completeOpenAI(openai, request);
+    return;
+  }
+
   let stream;
   try {
     stream = await openai.chat.completions.create(
@@ -64,9 +95,7 @@ async function* streamOpenAI(openai: OpenAI, request: ChatRequest): AsyncIterabl
       // The usage chunk arrives last, with an empty `choices` list.
       const text = chunk.choices[0]?.delta?.content;
       if (text) yield { type: "delta", text };
-      if (chunk.usage) {
-        yield { type: "usage", promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-      }
+      if (chunk.usage) yield usageEvent(chunk.usage);
     }
   } catch (error) {
     throw toUpstreamError(error, request.signal);
@@ -89,6 +118,6 @@ export function getProvider(): ChatProvider {
   const { llm } = getConfig();
   if (llm.kind === "demo") return { name: "demo", stream: streamDemoAnswer };
 
-  const openai = openaiClient(llm.apiKey, llm.baseUrl);
+  const openai = openaiClient(llm.apiKey, llm.baseUrl, llm.timeoutMs);
   return { name: "openai", stream: (request) => streamOpenAI(openai, request) };
 }

@@ -6,7 +6,7 @@ import { POST as logoutAll } from "@/app/api/auth/logout-all/route";
 import { GET as refreshPage, POST as refresh } from "@/app/api/auth/refresh/route";
 import { POST as signup } from "@/app/api/auth/signup/route";
 import { GET as me } from "@/app/api/me/route";
-import { hashToken } from "@/lib/auth/session";
+import { hashToken, REFRESH_GRACE_SECONDS } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { refreshTokens, users } from "@/lib/db/schema";
 import { callRoute, configureTestEnvironment, cookieHeader, uniqueEmail } from "@/tests/helpers";
@@ -144,9 +144,14 @@ describe("sessions", () => {
     expect(stored.some((row) => row.hash === oldRefresh || row.hash === newRefresh)).toBe(false);
   });
 
-  it("a rotated refresh token presented again revokes the family", async () => {
+  it("a rotated refresh token replayed after the grace window revokes the family", async () => {
     const { cookie } = await signUp();
     const rotated = cookieHeader(await callRoute(refresh, { cookie }), cookie);
+    const db = await getDb();
+    await db
+      .update(refreshTokens)
+      .set({ replacedAt: new Date(Date.now() - (REFRESH_GRACE_SECONDS + 1) * 1000) })
+      .where(eq(refreshTokens.tokenHash, hashToken(cookieValue(cookie, "refreshToken")!)));
 
     const replay = await callRoute(refresh, { cookie });
     expect(replay.status).toBe(401);

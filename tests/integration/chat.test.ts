@@ -181,11 +181,13 @@ describe("POST /api/chat", () => {
     const { cookie, userId } = await signUp();
     server.setBehaviour({ failWith: { status: 500, message: "model overloaded" } });
     const response = await callRoute(chat, { body: { message: "hello" }, cookie });
-    const events = await readSse(response);
 
-    expect(events.at(-1)).toMatchObject({ type: "error", code: "UPSTREAM_ERROR" });
+    // The model failed before any text, so the client gets a JSON error, not a stream.
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ code: "UPSTREAM_ERROR" });
+    expect(response.headers.get("x-request-id")).toMatch(/^req_/);
     const [row] = await usageRows(userId);
-    expect(row).toMatchObject({ status: "error", totalTokens: 0 });
+    expect(row).toMatchObject({ status: "error", totalTokens: 0, requestId: response.headers.get("x-request-id") });
     expect((await countersOf(cookie)).tokensToday).toBe(0);
   });
 

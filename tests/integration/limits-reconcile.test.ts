@@ -85,7 +85,9 @@ describe(`reconciliation on the ${testedStoreKind()} store`, () => {
     // The SDK retries a 500 once, so failures are switched on for a while rather than counted.
     server.setBehaviour({ failWith: { status: 500, message: "model overloaded" } });
     const failed = await chatToTheEnd(cookie, "this one fails");
-    expect(failed.events.at(-1)).toMatchObject({ type: "error", code: "UPSTREAM_ERROR" });
+    // The model failed before any text, so the route answers with a JSON error instead of a stream.
+    expect(failed.response.status).toBe(502);
+    expect(await failed.response.json()).toMatchObject({ code: "UPSTREAM_ERROR" });
     await Promise.all(Array.from({ length: 3 }, (_, index) => chatToTheEnd(cookie, `failing in parallel ${index}`)));
     server.setBehaviour({ failWith: null });
 

@@ -65,6 +65,32 @@ describe("configuration", () => {
     );
   });
 
+  it("accepts a model priced in MODEL_PRICES", () => {
+    const config = parseConfig({
+      ...secrets,
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_MODEL: "llama-3.1-8b",
+      MODEL_PRICES: '{"llama-3.1-8b":{"input":0.05,"output":0.08}}',
+    });
+    expect(config.prices["llama-3.1-8b"]).toEqual({ input: 0.05, cachedInput: 0.05, output: 0.08 });
+    expect(config.prices["gpt-4o-mini"]).toBeDefined();
+  });
+
+  it.each([
+    ['{"m":{"input":-1,"output":1}}', /MODEL_PRICES is invalid \(m.input/],
+    ['{"m":{"input":"cheap","output":1}}', /MODEL_PRICES is invalid \(m.input/],
+    ['{"m":{"input":1}}', /MODEL_PRICES is invalid \(m.output/],
+    ["[1,2]", /MODEL_PRICES is invalid/],
+    ["{", /MODEL_PRICES is not valid JSON/],
+  ])("rejects MODEL_PRICES %s", (json, pattern) => {
+    expect(configError({ ...secrets, MODEL_PRICES: json })).toMatch(pattern);
+  });
+
+  it("rejects an invalid OPENAI_TIMEOUT_MS", () => {
+    expect(configError({ ...secrets, OPENAI_TIMEOUT_MS: "soon" })).toMatch(/OPENAI_TIMEOUT_MS/);
+    expect(configError({ ...secrets, OPENAI_TIMEOUT_MS: "5" })).toMatch(/OPENAI_TIMEOUT_MS: must be from 100/);
+  });
+
   it("lower-cases ADMIN_EMAILS", () => {
     const config = parseConfig({ ...secrets, ADMIN_EMAILS: " Boss@Example.test , ops@example.test," });
     expect([...config.adminEmails]).toEqual(["boss@example.test", "ops@example.test"]);

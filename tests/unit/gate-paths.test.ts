@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, "../..");
 const SOURCE_FOLDERS = ["app", "lib", "components"];
 // The one module that talks to the SDK, and the one that streams a call and settles it in `finally`.
 const PROVIDER_MODULE = "lib/llm/provider.ts";
-const SETTLING_MODULES = ["lib/llm/metered-stream.ts"];
+const SETTLING_MODULES = ["lib/llm/metered-call.ts"];
 
 function sourceFiles(folder: string): string[] {
   return readdirSync(path.join(ROOT, folder), { recursive: true, withFileTypes: true })

@@ -1,18 +1,13 @@
 import { z } from "zod";
 import { requireUser } from "@/lib/auth/session";
-import {
-  findChatByIdForUser,
-  insertChat,
-  insertMessage,
-  listMessagesByChat,
-  titleFromMessage,
-} from "@/lib/chat/conversations";
+import { findChatByIdForUser, insertChat, listMessagesByChat, titleFromMessage } from "@/lib/chat/conversations";
+import { planTurn, saveTurnAnswer, saveTurnQuestion } from "@/lib/chat/turns";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { ApiError } from "@/lib/errors";
 import { newRequestId, parseJsonBody, withErrorHandling } from "@/lib/http";
 import { admitRequest, releaseAdmission } from "@/lib/limits/gate";
-import { streamMeteredCompletion } from "@/lib/llm/metered-stream";
+import { openMeteredStream } from "@/lib/llm/metered-stream";
 import { modelsForPlan } from "@/lib/llm/models";
 import { buildPrompt } from "@/lib/llm/prompt";
 import { getProvider } from "@/lib/llm/provider";
@@ -23,13 +18,26 @@ export const dynamic = "force-dynamic";
 // Checked before tokenising, so an enormous body costs no CPU; the plan's token cap applies after.
 const MAX_MESSAGE_CHARACTERS = 100_000;
 
-const chatSchema = z.object({
-  chatId: z.uuid({ message: "must be the id of one of your chats" }).optional(),
-  message: z
-    .string({ message: "a message is required" })
-    .refine((text) => text.trim().length > 0, { message: "the message is empty" }),
-  model: z.string().max(100).optional(),
-});
+const chatIdField = z.uuid({ message: "must be the id of one of your chats" });
+const messageField = z
+  .string({ message: "a message is required" })
+  .refine((text) => text.trim().length > 0, { message: "the message is empty" });
+const modelField = z.string().max(100).optional();
+
+// `action` defaults to "send", so the original body `{chatId?, message, model?}` keeps working.
+// Regenerate and edit work on an existing chat, so they need its id.
+const chatSchema = z.preprocess(
+  (body) => (body && typeof body === "object" && !("action" in body) ? { ...body, action: "send" } : body),
+  z.discriminatedUnion(
+    "action",
+    [
+      z.object({ action: z.literal("send"), chatId: chatIdField.optional(), message: messageField, model: modelField }),
+      z.object({ action: z.literal("edit"), chatId: chatIdField, message: messageField, model: modelField }),
+      z.object({ action: z.literal("regenerate"), chatId: chatIdField, model: modelField }),
+    ],
+    { message: "must be send, edit or regenerate" },
+  ),
+);
 
 export const POST = withErrorHandling(async (request) => {
   const requestId = newRequestId();
@@ -37,7 +45,7 @@ export const POST = withErrorHandling(async (request) => {
   const user = await requireUser(db, request);
   const input = await parseJsonBody(request, chatSchema);
 
-  if (input.message.length > MAX_MESSAGE_CHARACTERS) {
+  if (input.action !== "regenerate" && input.message.length > MAX_MESSAGE_CHARACTERS) {
     throw new ApiError("PROMPT_TOO_LONG", `The message is longer than ${MAX_MESSAGE_CHARACTERS.toLocaleString("en-US")} characters. Shorten it and try again.`);
   }
 
@@ -52,10 +60,11 @@ export const POST = withErrorHandling(async (request) => {
   const chat = input.chatId ? await findChatByIdForUser(db, { chatId: input.chatId, userId: user.id }) : undefined;
   if (input.chatId && !chat) throw new ApiError("NOT_FOUND", "That chat does not exist.");
   const history = chat ? await listMessagesByChat(db, { chatId: chat.id }) : [];
+  const turn = planTurn(input, history);
 
   const { messages, promptTokens } = buildPrompt({
-    history: history.map(({ role, content }) => ({ role, content })),
-    message: input.message,
+    history: turn.history,
+    message: turn.question,
     model,
     maxPromptTokens: limits.maxPromptTokens,
   });
@@ -65,14 +74,14 @@ export const POST = withErrorHandling(async (request) => {
   // reservation must be settled, even when saving the message fails.
   let chatId: string;
   try {
-    chatId = chat?.id ?? (await insertChat(db, { userId: user.id, title: titleFromMessage(input.message) })).id;
-    await insertMessage(db, { chatId, role: "user", content: input.message });
+    chatId = chat?.id ?? (await insertChat(db, { userId: user.id, title: titleFromMessage(turn.question) })).id;
+    await saveTurnQuestion(db, { turn, chatId, userId: user.id });
   } catch (error) {
     await releaseAdmission({ admission, userId: user.id, requestId, feature: "chat", model });
     throw error;
   }
 
-  const stream = streamMeteredCompletion({
+  const opened = await openMeteredStream({
     userId: user.id,
     requestId,
     feature: "chat",
@@ -83,18 +92,19 @@ export const POST = withErrorHandling(async (request) => {
     provider: getProvider(),
     chatId,
     signal: request.signal,
-    saveAnswer: (text) => insertMessage(db, { chatId, role: "assistant", content: text }),
+    saveAnswer: (text) => saveTurnAnswer(db, { turn, chatId, userId: user.id, text }),
   });
+  const headers = { "X-Request-Id": requestId, "X-Chat-Id": chatId, ...admission.headers };
+  // A model that fails before sending any text gets a JSON error, like every other rejection.
+  if (!opened.ok) return Response.json({ error: opened.error.message, code: opened.error.code }, { status: opened.error.status, headers });
 
-  return new Response(stream, {
+  return new Response(opened.stream, {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-cache, no-transform",
       "X-Accel-Buffering": "no",
-      "X-Request-Id": requestId,
-      // Sent before the answer, so a client that stops or loses the stream still knows the chat.
-      "X-Chat-Id": chatId,
-      ...admission.headers,
+      // X-Chat-Id tells a client that stops or loses the stream which chat the message went to.
+      ...headers,
     },
   });
 });

@@ -1,10 +1,12 @@
 import { eq } from "drizzle-orm";
 import { NextResponse } from "next/server";
 import { z } from "zod";
+import { releaseAttempts, reserveAttempts, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS, SIGN_IN_UNKNOWN_ADDRESSES } from "@/lib/auth/attempts";
+import { resolveClientAddress } from "@/lib/auth/client-address";
 import { setSessionCookies } from "@/lib/auth/cookies";
 import { verifyPassword } from "@/lib/auth/password";
 import { createSession } from "@/lib/auth/session";
-import { findUserByEmail, toPublicUser } from "@/lib/auth/users";
+import { findUserByEmail, normaliseEmail, toPublicUser } from "@/lib/auth/users";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { users } from "@/lib/db/schema";
@@ -20,15 +22,26 @@ const loginSchema = z.object({
 
 export const POST = withErrorHandling(async (request) => {
   const input = await parseJsonBody(request, loginSchema);
+  const email = normaliseEmail(input.email);
+  const config = getConfig();
   const db = await getDb();
 
-  let user = await findUserByEmail(db, { email: input.email });
+  // Counted before the password is checked, so parallel guesses cannot overshoot the limits.
+  // Unknown addresses are counted the same way, so a 429 reveals nothing about which exist.
+  const address = resolveClientAddress(request, config.trustProxy);
+  const attempts = await reserveAttempts(db, [
+    { rule: SIGN_IN_PER_ACCOUNT, subject: email },
+    address ? { rule: SIGN_IN_PER_ADDRESS, subject: address } : { rule: SIGN_IN_UNKNOWN_ADDRESSES, subject: "all" },
+  ]);
+
+  let user = await findUserByEmail(db, { email });
   // verifyPassword takes as long for an unknown email as for a wrong password.
   const valid = await verifyPassword(user?.passwordHash, input.password);
   if (!user || !valid) throw new ApiError("INVALID_CREDENTIALS");
+  await releaseAttempts(db, attempts);
 
   // Addresses listed in ADMIN_EMAILS become admins at their next sign-in.
-  if (user.role !== "admin" && getConfig().adminEmails.has(user.email)) {
+  if (user.role !== "admin" && config.adminEmails.has(user.email)) {
     [user] = await db.update(users).set({ role: "admin" }).where(eq(users.id, user.id)).returning();
   }
 

@@ -32,6 +32,10 @@ export const PATCH = withErrorHandling<Context>(async (request, { params }) => {
   const { id } = await params;
   if (!z.uuid().safeParse(id).success) throw new ApiError("NOT_FOUND", "No user has that id.");
   const changes = await parseJsonBody(request, updateSchema);
+  // An admin who demoted themselves could lock the console out for good when no other admin exists.
+  if (changes.role === "user" && id === admin.id) {
+    throw new ApiError("INVALID_INPUT", "You cannot remove your own admin role. Ask another admin to change it.");
+  }
 
   const [user] = await db.update(users).set(changes).where(eq(users.id, id)).returning();
   if (!user) throw new ApiError("NOT_FOUND", "No user has that id.");

@@ -1,0 +1,1 @@
+ALTER TABLE "llm_usage" ADD COLUMN "tokens_cached" integer DEFAULT 0 NOT NULL;
