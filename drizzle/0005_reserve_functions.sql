@@ -1,7 +1,7 @@
 -- Reserves one request for a user in one statement, so a reservation costs one round trip. It
--- does what the PostgreSQL counter store's transaction did: a per-user advisory lock (held until
--- the statement's transaction ends), deleting the user's stale rows, reading the counters,
--- deciding, counting the request and, with a spend cap, adding its cost to the day's spend.
+-- takes a per-user advisory lock, held until the statement's transaction ends. Then it deletes
+-- the user's stale rows, reads the counters and decides. An admitted request is counted and,
+-- with a spend cap, its estimated cost is added to the day's spend.
 --
 -- The admission test must stay the same as decideReservation in lib/limits/store.ts, which the
 -- store runs again on the returned counters to name a rejection. With a spend cap, the cost
@@ -109,8 +109,8 @@ END
 $$;
 --> statement-breakpoint
 -- Replaces a reservation's tokens and cost with what the call used, in one statement. The user's
--- row is updated before the spend row, the order in which tollgate_reserve locks them, so the
--- two cannot deadlock.
+-- row is updated before the spend row, the order in which tollgate_reserve locks them, so a
+-- settlement and a reservation never wait on each other's rows in opposite orders.
 CREATE OR REPLACE FUNCTION tollgate_settle(
   p_user_id uuid,
   p_day text,

@@ -21,7 +21,7 @@ test.beforeEach(async ({ page }) => {
 test("closing the tab mid-answer records an aborted call", async ({ page, context }) => {
   await signUp(page);
   await setModelBehaviour(page, { chunkDelayMs: 150, reply: "A slow answer that keeps going. ".repeat(20).trim() });
-  const input = page.getByLabel("Message");
+  const input = page.getByRole("textbox", { name: "Message" });
   await input.fill("Tell me a long story");
   await input.press("Enter");
   await expect(page.locator('[data-role="assistant"]').last()).toContainText("A slow answer");

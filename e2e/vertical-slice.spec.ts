@@ -41,7 +41,7 @@ test("sign up, chat with a streamed answer, see it on the dashboard", async ({ p
 
   // Slow chunks, so the answer can be seen growing while it streams.
   await setModelBehaviour(page, { chunkDelayMs: 60, reply: "Tollgates meter every request. ".repeat(12).trim() });
-  const input = page.getByLabel("Message");
+  const input = page.getByRole("textbox", { name: "Message" });
   await input.fill("What does a tollgate do?");
   await input.press("Enter");
 
@@ -72,7 +72,7 @@ test("sign up, chat with a streamed answer, see it on the dashboard", async ({ p
 
 test("the plan's per-minute limit stops a fourth message", async ({ page }) => {
   await signUp(page);
-  const input = page.getByLabel("Message");
+  const input = page.getByRole("textbox", { name: "Message" });
 
   for (let index = 1; index <= 3; index++) {
     await input.fill(`message ${index}`);

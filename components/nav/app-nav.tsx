@@ -11,6 +11,7 @@ type Props = { email: string; plan: string; isAdmin: boolean };
 export function AppNav({ email, plan, isAdmin }: Props) {
   const links = [
     { href: "/chat", label: "Chat" },
+    { href: "/generate", label: "Write" },
     { href: "/dashboard", label: "Usage" },
     ...(isAdmin ? [{ href: "/admin", label: "Admin" }] : []),
     { href: "/account", label: "Account" },

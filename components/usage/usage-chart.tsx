@@ -97,7 +97,7 @@ export function UsageChart({ days }: { days: Day[] }) {
             yAxisId="cost"
             dataKey="costUsd"
             name="Cost"
-            type="monotone"
+            type="linear"
             stroke={COST_COLOUR}
             strokeWidth={2}
             dot={false}

@@ -171,8 +171,8 @@ export const llmUsage = pgTable(
 // Rollups of llm_usage for the dashboards. `insertUsageRow` adds each usage row to both in the
 // same transaction, and deleting a user deletes their rows in all three tables, so the rollups'
 // sums equal those of llm_usage as long as usage rows are written through that function.
-// Every rollup row belongs to one user, so concurrent requests of different users never wait
-// on the same rollup row.
+// Each rollup row's key starts with a user id, so an upsert locks one user's row and concurrent
+// requests of different users never wait on each other there.
 
 /** A user's usage per UTC day of the rows' created_at. */
 export const usageDaily = pgTable(
@@ -190,7 +190,7 @@ export const usageDaily = pgTable(
   },
   (table) => [
     primaryKey({ name: "usage_daily_pkey", columns: [table.userId, table.day] }),
-    // Holds every column the admin console sums per user and day, so it reads the index alone.
+    // Contains every column the admin console sums per user and day, so it reads the index alone.
     index("usage_daily_day_idx").on(table.day, table.userId, table.requests, table.totalTokens, table.costMicros),
   ],
 );
@@ -213,7 +213,7 @@ export const usageMonthly = pgTable(
   },
   (table) => [
     primaryKey({ name: "usage_monthly_pkey", columns: [table.userId, table.month, table.feature, table.model] }),
-    // Holds every column the admin console sums for a month, so it reads the index alone.
+    // Contains every column the admin console sums for a month, so it reads the index alone.
     index("usage_monthly_month_idx").on(
       table.month,
       table.userId,

@@ -58,8 +58,8 @@ type ReserveRow = {
 };
 
 // A reservation with a spend cap is priced for the output cap it will get. When the day's budget
-// clamps that cap, the database returns the clamped cap and the store prices it and asks again;
-// a second try only fails when the same user's parallel requests keep changing the budget.
+// clamps that cap, the database returns the clamped cap, and the store prices it and calls again.
+// A second call fails only if the same user's parallel requests changed the budget in between.
 const MAX_PRICING_ATTEMPTS = 5;
 
 /**

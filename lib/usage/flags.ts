@@ -63,7 +63,7 @@ export const ANOMALY_LABELS: Record<Anomaly, { label: string; description: strin
   },
   "around-the-clock": {
     label: "Around the clock",
-    description: `Requests in ${AROUND_THE_CLOCK_MIN_HOURS} or more of the last ${RHYTHM_WINDOW_HOURS} hours, with no break for sleep.`,
+    description: `Requests in ${AROUND_THE_CLOCK_MIN_HOURS} or more of the day's 24 hours (UTC) within the last ${RHYTHM_WINDOW_HOURS} hours, with no break for sleep.`,
   },
 };
 

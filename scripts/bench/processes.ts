@@ -15,7 +15,7 @@ async function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-/** Finds a free port on 127.0.0.1 in `range`, skipping the ports in `taken`. */
+/** Finds a free port on 127.0.0.1 in `range`, skipping the ports in `taken` (ports already given to another server). */
 export async function freePort(range: PortRange, taken: number[] = []): Promise<number> {
   for (let port = range.first; port <= range.last; port++) {
     if (!taken.includes(port) && (await isPortFree(port))) return port;

@@ -1,8 +1,8 @@
 /**
- * Times each step of the control layer on its own, in this process, against PostgreSQL (and
- * Redis behind the Upstash REST bridge, in this process too): the CPU time this process spends
- * per call and the wall-clock time per call, one call at a time. It tells which step of a gated
- * request costs what, which the end-to-end benchmark (scripts/bench-overhead.ts) cannot.
+ * Times each step of the control layer on its own, one call at a time, against PostgreSQL and
+ * against Redis behind the Upstash REST bridge. It prints the CPU time this process spends per
+ * call and the wall-clock time per call. The end-to-end benchmark (scripts/bench-overhead.ts)
+ * cannot tell which step of a gated request costs what; this script can.
  *
  *   npx tsx scripts/bench/step-costs.ts [--calls 400]
  *
