@@ -232,7 +232,7 @@ async function startPhase(input: {
     logFile: path.join(buildDir, `bench-app-${store}.log`),
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  // Middleware answers 401 without a session once the server is up.
+  // Middleware returns 401 without a session once the server is up.
   await waitUntilReady(app, async () => (await fetch(`${baseUrl}/api/me`)).status === 401, 60_000);
   return { store, app, baseUrl, appOrigin, extra: [...extra] };
 }
@@ -386,7 +386,7 @@ async function main() {
   const redisUrl = loopbackUrl(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "TEST_REDIS_URL");
   const stores = [...options.stores];
   if (stores.includes("redis") && !(await isRedisReachable(redisUrl))) {
-    console.warn(`No Redis answers at ${redisUrl.host}: the Redis phase is skipped.`);
+    console.warn(`No Redis responded at ${redisUrl.host}: the Redis phase is skipped. Start Redis there to include it.`);
     stores.splice(stores.indexOf("redis"), 1);
   }
 

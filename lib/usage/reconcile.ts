@@ -12,13 +12,17 @@ export type CounterDifference = {
 type RowTotals = { user_id: string; email: string | null; requests: number | string; tokens: number | string | null };
 
 /**
- * Compares every user's counters for a UTC day with the sum of their usage rows that day, and
- * returns the users where they differ. Counters include reservations of calls still running,
+ * Compares every user's counters (or only those of `userIds`) for a UTC day with the sum of
+ * their usage rows that day, and returns the users where they differ. Counters include reservations of calls still running,
  * so run it for a day with no call in flight (yesterday, or today when traffic is quiet).
  * Counters are kept until one day after their day ends, so only today and yesterday can be
  * checked.
  */
-export async function reconcileDay(db: Database, store: CounterStore, { day }: { day: string }): Promise<CounterDifference[]> {
+export async function reconcileDay(
+  db: Database,
+  store: CounterStore,
+  { day, userIds }: { day: string; userIds?: string[] },
+): Promise<CounterDifference[]> {
   const start = new Date(`${day}T00:00:00.000Z`);
   if (Number.isNaN(start.getTime())) throw new Error(`Invalid day "${day}": use YYYY-MM-DD.`);
   const end = new Date(start.getTime() + 24 * 60 * 60 * 1000);
@@ -49,6 +53,7 @@ export async function reconcileDay(db: Database, store: CounterStore, { day }: {
   const noon = new Date(start.getTime() + 12 * 60 * 60 * 1000);
   const differences: CounterDifference[] = [];
   for (const row of totals.values()) {
+    if (userIds && !userIds.includes(row.user_id)) continue;
     const snapshot = await store.peek({ userId: row.user_id, now: noon });
     const usageRows = { requests: Number(row.requests), tokens: Number(row.tokens ?? 0) };
     const counters = { requests: snapshot.requestsToday, tokens: snapshot.tokensToday };

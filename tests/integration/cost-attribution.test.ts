@@ -216,7 +216,7 @@ describe("generate", () => {
 
 describe("reconciliation", () => {
   it("finds no difference after mixed success, failure and stop traffic", async () => {
-    const { cookie } = await signUp();
+    const { cookie, userId } = await signUp();
     await readSse(await callRoute(chat, { body: { message: "one" }, cookie }));
     server.setBehaviour({ failWith: { status: 500, headers: { "x-should-retry": "false" } } });
     await callRoute(chat, { body: { message: "two" }, cookie });
@@ -228,7 +228,8 @@ describe("reconciliation", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const db = await getDb();
-    expect(await reconcileDay(db, getCounterStore(), { day: utcDay(new Date()) })).toEqual([]);
+    // Scoped to this test's user: on PostgreSQL, other test files share the database.
+    expect(await reconcileDay(db, getCounterStore(), { day: utcDay(new Date()), userIds: [userId] })).toEqual([]);
   });
 
   it("reports a user whose rows and counters differ", async () => {
@@ -238,7 +239,7 @@ describe("reconciliation", () => {
     const [row] = await usageRows(userId);
     await db.insert(llmUsage).values({ ...row!, id: undefined, requestId: "req_extra" });
 
-    const differences = await reconcileDay(db, getCounterStore(), { day: utcDay(new Date()) });
+    const differences = await reconcileDay(db, getCounterStore(), { day: utcDay(new Date()), userIds: [userId] });
     expect(differences).toEqual([
       expect.objectContaining({ userId, usageRows: { requests: 2, tokens: row!.totalTokens * 2 }, counters: { requests: 1, tokens: row!.totalTokens } }),
     ]);

@@ -26,6 +26,8 @@ beforeAll(async () => {
   redis = new IORedis(redisUrl);
   bridge = await startUpstashBridge({ redisUrl, token });
   server = await startOpenAIServer();
+  // The gate reads model prices from the configuration, so every test needs a valid one.
+  configureTestEnvironment({ openaiBaseUrl: server.url });
 });
 
 afterAll(async () => {
