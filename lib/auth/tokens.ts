@@ -42,7 +42,7 @@ export type TokenFailure = "TOKEN_EXPIRED" | "TOKEN_INVALID";
 
 type VerifyResult<Claims> = { ok: true; claims: Claims } | { ok: false; reason: TokenFailure };
 
-type SigningKey = { key: Uint8Array; kid: string };
+type SigningKey = { key: CryptoKey; kid: string };
 
 const keyCache = new Map<string, SigningKey>();
 
@@ -51,9 +51,12 @@ const keyCache = new Map<string, SigningKey>();
 async function signingKey(secret: string): Promise<SigningKey> {
   let entry = keyCache.get(secret);
   if (!entry) {
-    const key = new TextEncoder().encode(secret);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", key));
+    const bytes = new TextEncoder().encode(secret);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     const kid = Array.from(digest.slice(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
+    // Imported once: handing jose raw bytes makes it import the key again on every call, which
+    // doubled the cost of each verification in the overhead benchmark.
+    const key = await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     entry = { key, kid };
     keyCache.set(secret, entry);
   }
