@@ -12,7 +12,7 @@
  * requests run one after another. Signing the users in adds one refresh-token row per user
  * to the database.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeReportSection } from "@/scripts/bench/report-file";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -191,16 +191,6 @@ function renderSection(input: { results: Result[]; database: string; command: st
   ].join("\n");
 }
 
-function writeReport(section: string) {
-  const current = existsSync(REPORT) ? readFileSync(REPORT, "utf8") : "# Benchmarks\n\nMeasured figures, with the machine and the command behind each.\n";
-  const start = current.indexOf(SECTION_START);
-  const end = current.indexOf(SECTION_END);
-  const updated =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + SECTION_END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, updated);
-}
 
 async function main() {
   const { values } = parseArgs({ options: { requests: { type: "string", default: "200" } } });
@@ -218,7 +208,7 @@ async function main() {
   }
 
   const command = `DATABASE_URL=<url> npm run bench:dashboard${requests === 200 ? "" : ` -- --requests ${requests}`}`;
-  writeReport(renderSection({ results, database, command, startedAt, loadAverage: loadAverage! }));
+  writeReportSection({ start: SECTION_START, end: SECTION_END, section: renderSection({ results, database, command, startedAt, loadAverage: loadAverage! }) });
   console.log(`Wrote the dashboard section of ${path.relative(process.cwd(), REPORT)}.`);
 }
 

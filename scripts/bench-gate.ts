@@ -13,7 +13,7 @@
  * would, so no user's minute window grows past a few entries.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeReportSection } from "@/scripts/bench/report-file";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -168,16 +168,6 @@ function renderSection(input: { results: Result[]; targets: Target[]; durationMs
   ].join("\n");
 }
 
-function writeReport(section: string) {
-  const current = existsSync(REPORT) ? readFileSync(REPORT, "utf8") : "# Benchmarks\n\nMeasured figures, with the machine and the command behind each.\n";
-  const start = current.indexOf(SECTION_START);
-  const end = current.indexOf(SECTION_END);
-  const updated =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + SECTION_END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, updated);
-}
 
 async function main() {
   const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" } } });
@@ -214,7 +204,7 @@ async function main() {
     process.env.TEST_REDIS_URL ? `TEST_REDIS_URL=${process.env.TEST_REDIS_URL}` : "",
   ].filter(Boolean);
   const command = [...environment, "npm run bench:gate", ...(seconds === 5 ? [] : ["--", `--seconds ${seconds}`])].join(" ");
-  writeReport(renderSection({ results, targets, durationMs, command, startedAt }));
+  writeReportSection({ start: SECTION_START, end: SECTION_END, section: renderSection({ results, targets, durationMs, command, startedAt }) });
   console.log(`Wrote the gate's section of ${path.relative(process.cwd(), REPORT)}.`);
 }
 

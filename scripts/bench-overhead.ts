@@ -23,8 +23,9 @@
  * skipped. Only loopback addresses are accepted.
  */
 import { execFileSync } from "node:child_process";
+import { writeReportSection } from "@/scripts/bench/report-file";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -352,16 +353,6 @@ async function runVerifyBenchmark(): Promise<{ report: VerifyReport; pinned: boo
   return { report: JSON.parse(lastLine) as VerifyReport, pinned: hasTaskset };
 }
 
-function writeReport(section: string) {
-  const current = existsSync(REPORT) ? readFileSync(REPORT, "utf8") : "# Benchmarks\n";
-  const start = current.indexOf(SECTION_START);
-  const end = current.indexOf(SECTION_END);
-  const updated =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + SECTION_END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, updated);
-}
 
 function commandLine(options: Options): string {
   const defaults = readOptionsDefaults();
@@ -459,7 +450,7 @@ async function main() {
     verifyPinned: verify.pinned,
   });
   if (options.writeReport) {
-    writeReport(section);
+    writeReportSection({ start: SECTION_START, end: SECTION_END, section });
     console.log(`Wrote the overhead section of ${path.relative(process.cwd(), REPORT)}.`);
   } else {
     console.log(section);

@@ -37,7 +37,7 @@ export type RefreshClaims = {
   exp: number;
 };
 
-/** Why a token was rejected, in the HTTP contract's words. */
+/** The reason a token was rejected, as an HTTP contract code. */
 export type TokenFailure = "TOKEN_EXPIRED" | "TOKEN_INVALID";
 
 type VerifyResult<Claims> = { ok: true; claims: Claims } | { ok: false; reason: TokenFailure };
@@ -103,7 +103,7 @@ async function verify(token: string, secrets: Array<string | undefined>, audienc
     });
     return { ok: true, claims: payload };
   } catch (error) {
-    // jose marks each failure with a stable error class; only expiry is told apart from the rest.
+    // jose marks each failure with a stable error class, and only expiry is distinguished from the rest.
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "TOKEN_EXPIRED" };
     if (error instanceof errors.JOSEError || error instanceof TypeError) return { ok: false, reason: "TOKEN_INVALID" };
     throw error;

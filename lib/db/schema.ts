@@ -18,7 +18,7 @@ import type { PlanName } from "@/lib/limits/plans";
 
 export type Role = "user" | "admin";
 export type UsageStatus = "ok" | "error" | "aborted";
-/** Where a usage row's token counts come from: the provider's own report, or our tokenizer. */
+/** The source of a usage row's token counts: the provider's own report, or our tokenizer. */
 export type UsageSource = "reported" | "estimated";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();

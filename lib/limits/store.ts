@@ -3,7 +3,7 @@ import type { PlanLimits } from "@/lib/limits/plans";
 export const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Which limit rejected a request, in the HTTP contract's codes. */
+/** The limit that rejected a request, as an HTTP contract code. */
 export type LimitCode = "RATE_LIMITED" | "DAILY_REQUEST_LIMIT" | "DAILY_TOKEN_LIMIT" | "SPEND_CAP_REACHED";
 
 /** What is left after a reservation (or at a rejection), for the X-RateLimit-* headers and the UI. */

@@ -106,7 +106,7 @@ function toUpstreamError(error: unknown, signal: AbortSignal): unknown {
   // An abort is ours, not the provider's failure: let the caller see it as such.
   if (signal.aborted) return error;
   if (error instanceof OpenAI.APIError) {
-    return new UpstreamError(`Model provider answered ${error.status ?? "without a status"}: ${error.message}`, error.status, {
+    return new UpstreamError(`Model provider returned ${error.status ? `HTTP ${error.status}` : "an error without a status"}: ${error.message}`, error.status, {
       cause: error,
     });
   }

@@ -20,8 +20,8 @@ export function countTokens(text: string): number {
 
 /**
  * Estimates the prompt tokens a chat request will be billed for, chat framing included. For
- * OpenAI models the tokenizer knows, it equals what the API reports; for others it is an
- * upper estimate.
+ * OpenAI models the tokenizer supports, it equals what the API reports. For other models it adds
+ * a 10% margin, an estimate that a different vocabulary may still exceed.
  */
 export function estimatePromptTokens(messages: ChatMessage[], model: string): number {
   try {
