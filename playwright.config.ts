@@ -1,12 +1,16 @@
 import { defineConfig, devices } from "@playwright/test";
 
-// Browser tests run against a production build (`next build && next start`) and the local
-// OpenAI-compatible server in e2e/. With TEST_DATABASE_URL set (CI sets it) the app uses that
-// PostgreSQL database; otherwise a fresh PGlite folder.
+// Browser tests run against a production build (`next build && next start`), the local
+// OpenAI-compatible server in e2e/, and a local OpenID Connect provider standing in for Google.
+// With TEST_DATABASE_URL set (CI sets it) the app uses that PostgreSQL database; otherwise a
+// fresh PGlite folder.
 const APP_PORT = 3210;
 const MODEL_PORT = 4010;
+const OIDC_PORT = 4020;
 export const APP_URL = `http://localhost:${APP_PORT}`;
 export const MODEL_SERVER_URL = `http://127.0.0.1:${MODEL_PORT}`;
+/** The local OpenID Connect provider that stands in for Google (e2e/oidc-server.ts). */
+export const OIDC_SERVER_URL = `http://127.0.0.1:${OIDC_PORT}`;
 
 const appEnvironment: Record<string, string> = {
   NODE_ENV: "production",
@@ -19,6 +23,10 @@ const appEnvironment: Record<string, string> = {
   ADMIN_EMAILS: "admin@example.test",
   PGLITE_DIR: ".data/e2e-pglite",
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
+  AUTH_SECRET: "e2e-auth-secret-0123456789-abcdefghijklmnopqr",
+  AUTH_GOOGLE_ID: "tollgate-e2e",
+  AUTH_GOOGLE_SECRET: "tollgate-e2e-secret",
+  AUTH_GOOGLE_ISSUER: OIDC_SERVER_URL,
 };
 
 export default defineConfig({
@@ -53,6 +61,12 @@ export default defineConfig({
     {
       command: `node_modules/.bin/tsx e2e/openai-server.ts --port ${MODEL_PORT}`,
       url: `${MODEL_SERVER_URL}/__control/health`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command: `node_modules/.bin/tsx e2e/oidc-server.ts --port ${OIDC_PORT}`,
+      url: `${OIDC_SERVER_URL}/__control/health`,
       reuseExistingServer: false,
       timeout: 30_000,
     },

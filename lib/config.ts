@@ -28,10 +28,15 @@ function readEnvironment() {
     UPSTASH_REDIS_REST_TOKEN: process.env.UPSTASH_REDIS_REST_TOKEN,
     UPSTASH_KEY_PREFIX: process.env.UPSTASH_KEY_PREFIX,
     GLOBAL_DAILY_SPEND_CAP_USD: process.env.GLOBAL_DAILY_SPEND_CAP_USD,
+    AUTH_SECRET: process.env.AUTH_SECRET,
+    AUTH_GOOGLE_ID: process.env.AUTH_GOOGLE_ID,
+    AUTH_GOOGLE_SECRET: process.env.AUTH_GOOGLE_SECRET,
+    AUTH_GOOGLE_ISSUER: process.env.AUTH_GOOGLE_ISSUER,
   };
 }
 
 const MIN_SECRET_BYTES = 32;
+const GOOGLE_ISSUER = "https://accounts.google.com";
 
 // Empty strings count as unset, so `FOO=` in an .env file behaves like leaving FOO out.
 const optionalString = z.preprocess(
@@ -85,6 +90,12 @@ const environmentSchema = z.object({
       .refine((value) => Number(value) > 0, { message: "must be more than 0; leave it unset for no cap" })
       .optional(),
   ),
+  AUTH_SECRET: secret,
+  AUTH_GOOGLE_ID: optionalString,
+  AUTH_GOOGLE_SECRET: optionalString,
+  AUTH_GOOGLE_ISSUER: optionalString
+    .pipe(z.url({ protocol: /^https?$/, message: "must be an OpenID Connect issuer URL, such as https://accounts.google.com" }).optional())
+    .default(GOOGLE_ISSUER),
 });
 
 export type Config = {
@@ -106,6 +117,8 @@ export type Config = {
   counters: { kind: "postgres" } | { kind: "upstash"; url: string; token: string; keyPrefix: string };
   /** The whole app's spend cap per UTC day in micro-dollars, or null when there is none. */
   spendCapMicros: number | null;
+  /** Google sign-in, or null when it is not configured (the button is then hidden). */
+  google: { clientId: string; clientSecret: string; issuer: string; authSecret: string } | null;
 };
 
 export class ConfigError extends Error {
@@ -165,6 +178,18 @@ export function parseConfig(environment: Record<string, string | undefined> = re
     );
   }
 
+  const googleId = values.AUTH_GOOGLE_ID;
+  const googleSecret = values.AUTH_GOOGLE_SECRET;
+  if (Boolean(googleId) !== Boolean(googleSecret)) {
+    const missing = googleId ? "AUTH_GOOGLE_SECRET" : "AUTH_GOOGLE_ID";
+    throw new ConfigError(`Missing ${missing}. Set both AUTH_GOOGLE_ID and AUTH_GOOGLE_SECRET to offer Google sign-in, or neither to hide it.`);
+  }
+  if (googleId && !values.AUTH_SECRET) {
+    throw new ConfigError(
+      "Missing AUTH_SECRET. Google sign-in needs it to encrypt its short-lived state cookies: generate one with `openssl rand -base64 48`.",
+    );
+  }
+
   let plans: PlanTable;
   try {
     plans = parsePlanLimits(values.PLAN_LIMITS);
@@ -208,6 +233,10 @@ export function parseConfig(environment: Record<string, string | undefined> = re
         : { kind: "postgres" },
     // Dollars become integer micro-dollars, the unit of every cost column and counter.
     spendCapMicros: values.GLOBAL_DAILY_SPEND_CAP_USD ? Math.round(Number(values.GLOBAL_DAILY_SPEND_CAP_USD) * 1_000_000) : null,
+    google:
+      googleId && googleSecret && values.AUTH_SECRET
+        ? { clientId: googleId, clientSecret: googleSecret, issuer: values.AUTH_GOOGLE_ISSUER, authSecret: values.AUTH_SECRET }
+        : null,
   };
 }
 

@@ -1,4 +1,4 @@
-// Starts `next dev` on the embedded defaults. JWT secrets that are not set are generated once
+// Starts `next dev` on the embedded defaults. Secrets that are not set are generated once
 // and kept in .data/dev-secrets.json, so sessions survive restarts of the dev server.
 import { spawn } from "node:child_process";
 import path from "node:path";

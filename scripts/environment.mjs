@@ -1,21 +1,23 @@
 // Loads the environment as the app reads it: .env files first (as Next.js does), then, in
-// development, JWT secrets generated once and kept in .data/dev-secrets.json.
+// development, secrets generated once and kept in .data/dev-secrets.json.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import * as nextEnv from "@next/env";
 
 const secretsFile = path.join(".data", "dev-secrets.json");
+// AUTH_SECRET is only used when Google sign-in is configured; generating it here means setting
+// AUTH_GOOGLE_ID and AUTH_GOOGLE_SECRET is enough in development.
+const SECRET_NAMES = ["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "AUTH_SECRET"];
 
 function loadDevelopmentSecrets() {
-  if (existsSync(secretsFile)) return JSON.parse(readFileSync(secretsFile, "utf8"));
-  const secrets = {
-    JWT_ACCESS_SECRET: randomBytes(48).toString("base64url"),
-    JWT_REFRESH_SECRET: randomBytes(48).toString("base64url"),
-  };
+  const secrets = existsSync(secretsFile) ? JSON.parse(readFileSync(secretsFile, "utf8")) : {};
+  const missing = SECRET_NAMES.filter((name) => !secrets[name]);
+  if (missing.length === 0) return secrets;
+  for (const name of missing) secrets[name] = randomBytes(48).toString("base64url");
   mkdirSync(path.dirname(secretsFile), { recursive: true });
   writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
-  console.log(`Generated development JWT secrets in ${secretsFile}.`);
+  console.log(`Generated development secrets (${missing.join(", ")}) in ${secretsFile}.`);
   return secrets;
 }
 

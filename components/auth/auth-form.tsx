@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useId, useState, type FormEvent } from "react";
-import { errorBox, primaryButton, textInput } from "@/components/ui/styles";
+import { errorBox, primaryButton, secondaryButton, textInput } from "@/components/ui/styles";
 import { readErrorMessage } from "@/lib/client/api";
 
 // The server's rule (lib/auth/password-policy.ts), repeated so that the common-password list
@@ -14,12 +14,16 @@ type Props = {
   mode: "sign-in" | "sign-up";
   /** Path to open after signing in. The page has already checked that it stays on this site. */
   nextPath: string;
+  /** Link target of "Continue with Google", or null when Google sign-in is not configured. */
+  googleHref: string | null;
+  /** Message shown when the page opens, such as why a Google sign-in failed. */
+  initialError: string | null;
 };
 
-export function AuthForm({ mode, nextPath }: Props) {
+export function AuthForm({ mode, nextPath, googleHref, initialError }: Props) {
   const router = useRouter();
   const passwordHintId = useId();
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(initialError);
   const [pending, setPending] = useState(false);
   const signingUp = mode === "sign-up";
 
@@ -65,6 +69,21 @@ export function AuthForm({ mode, nextPath }: Props) {
       <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
         {signingUp ? "New accounts start on the free plan." : "Welcome back."}
       </p>
+
+      {googleHref && (
+        <>
+          {/* A plain link, not <Link>: the browser leaves for Google, so the router has nothing to do. */}
+          <a href={googleHref} className={`${secondaryButton} mt-6 w-full`}>
+            <GoogleMark />
+            Continue with Google
+          </a>
+          <div className="mt-6 flex items-center gap-3 text-xs text-zinc-500 dark:text-zinc-400" aria-hidden="true">
+            <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
+            or with email
+            <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
+          </div>
+        </>
+      )}
 
       {/* noValidate: the API checks every field and its sentence is shown below, so the browser's
           own bubbles do not compete with it. The attributes still describe the fields.
@@ -126,5 +145,17 @@ export function AuthForm({ mode, nextPath }: Props) {
         </Link>
       </p>
     </>
+  );
+}
+
+/** Google's "G", in its four colours. */
+function GoogleMark() {
+  return (
+    <svg viewBox="0 0 48 48" className="size-4" aria-hidden="true">
+      <path fill="#EA4335" d="M24 9.5c3.5 0 6.6 1.2 9.1 3.6l6.8-6.8C35.8 2.4 30.3 0 24 0 14.6 0 6.6 5.4 2.7 13.3l7.9 6.1C12.5 13.6 17.8 9.5 24 9.5z" />
+      <path fill="#4285F4" d="M46.1 24.5c0-1.6-.1-3.1-.4-4.5H24v9h12.4c-.5 2.9-2.2 5.3-4.6 6.9l7.4 5.8c4.3-4 6.9-9.9 6.9-17.2z" />
+      <path fill="#FBBC05" d="M10.6 28.6c-.5-1.4-.8-3-.8-4.6s.3-3.2.8-4.6l-7.9-6.1C1 16.6 0 20.2 0 24s1 7.4 2.7 10.7l7.9-6.1z" />
+      <path fill="#34A853" d="M24 48c6.5 0 11.9-2.1 15.9-5.8l-7.4-5.8c-2.1 1.4-4.8 2.3-8.5 2.3-6.2 0-11.5-4.1-13.4-9.9l-7.9 6.1C6.6 42.6 14.6 48 24 48z" />
+    </svg>
   );
 }

@@ -37,6 +37,24 @@ export function clearSessionCookies(response: NextResponse): void {
   response.cookies.set(REFRESH_COOKIE, "", { ...attributes, path: REFRESH_COOKIE_PATH, maxAge: 0 });
 }
 
+// Where to go after a Google sign-in: set when it starts, read and cleared when Google sends the
+// person back. Only Tollgate's Google routes under /api/oauth see it.
+const OAUTH_NEXT_COOKIE = "oauthNext";
+const OAUTH_NEXT_PATH = "/api/oauth";
+const OAUTH_NEXT_SECONDS = 15 * 60;
+
+export function setOAuthNextCookie(response: NextResponse, nextPath: string): void {
+  response.cookies.set(OAUTH_NEXT_COOKIE, nextPath, { ...baseAttributes(), path: OAUTH_NEXT_PATH, maxAge: OAUTH_NEXT_SECONDS });
+}
+
+export function readOAuthNextCookie(request: Request): string | undefined {
+  return readCookie(request, OAUTH_NEXT_COOKIE);
+}
+
+export function clearOAuthNextCookie(response: NextResponse): void {
+  response.cookies.set(OAUTH_NEXT_COOKIE, "", { ...baseAttributes(), path: OAUTH_NEXT_PATH, maxAge: 0 });
+}
+
 /** Reads one cookie from a request's Cookie header. */
 export function readCookie(request: Request, name: string): string | undefined {
   const header = request.headers.get("cookie");

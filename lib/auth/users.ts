@@ -36,6 +36,13 @@ export async function findUserById(db: Database, { id }: { id: string }): Promis
   return user;
 }
 
+/** Makes the user an admin if ADMIN_EMAILS lists their address; returns the user as stored. */
+export async function applyAdminList(db: Database, user: User, adminEmails: Set<string>): Promise<User> {
+  if (user.role === "admin" || !adminEmails.has(user.email)) return user;
+  const [updated] = await db.update(users).set({ role: "admin" }).where(eq(users.id, user.id)).returning();
+  return updated ?? user;
+}
+
 /** PostgreSQL's unique_violation, as postgres.js and PGlite both report it. */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string; cause?: { code?: string } } | null)?.code ?? (error as { cause?: { code?: string } })?.cause?.code;

@@ -101,6 +101,39 @@ describe("configuration", () => {
   });
 });
 
+describe("Google sign-in configuration", () => {
+  const google = { AUTH_GOOGLE_ID: "client-id", AUTH_GOOGLE_SECRET: "client-secret", AUTH_SECRET: "c".repeat(32) };
+
+  it("is off without AUTH_GOOGLE_ID and AUTH_GOOGLE_SECRET", () => {
+    expect(parseConfig({ ...secrets }).google).toBeNull();
+  });
+
+  it("uses Google's issuer unless AUTH_GOOGLE_ISSUER overrides it", () => {
+    expect(parseConfig({ ...secrets, ...google }).google).toEqual({
+      clientId: "client-id",
+      clientSecret: "client-secret",
+      issuer: "https://accounts.google.com",
+      authSecret: "c".repeat(32),
+    });
+    const local = parseConfig({ ...secrets, ...google, AUTH_GOOGLE_ISSUER: "http://127.0.0.1:4020" });
+    expect(local.google?.issuer).toBe("http://127.0.0.1:4020");
+  });
+
+  it("names the missing half of the client credentials", () => {
+    expect(configError({ ...secrets, AUTH_GOOGLE_ID: "client-id", AUTH_SECRET: google.AUTH_SECRET })).toContain("Missing AUTH_GOOGLE_SECRET");
+    expect(configError({ ...secrets, AUTH_GOOGLE_SECRET: "client-secret" })).toContain("Missing AUTH_GOOGLE_ID");
+  });
+
+  it("needs a strong AUTH_SECRET", () => {
+    expect(configError({ ...secrets, ...google, AUTH_SECRET: undefined })).toContain("Missing AUTH_SECRET");
+    expect(configError({ ...secrets, ...google, AUTH_SECRET: "short" })).toContain("AUTH_SECRET: must be at least 32 bytes");
+  });
+
+  it("rejects an issuer that is not an http(s) URL", () => {
+    expect(configError({ ...secrets, ...google, AUTH_GOOGLE_ISSUER: "accounts.google.com" })).toContain("AUTH_GOOGLE_ISSUER");
+  });
+});
+
 describe("plan limits", () => {
   it("merges an override onto the defaults", () => {
     const plans = parsePlanLimits('{"free":{"tokensPerDay":10000}}');

@@ -3,18 +3,31 @@ import { redirect } from "next/navigation";
 import { describeUserAgent } from "@/components/account/describe-user-agent";
 import { SignOutEverywhereButton } from "@/components/account/sign-out-everywhere-button";
 import { LocalTime } from "@/components/ui/local-time";
-import { card } from "@/components/ui/styles";
+import { card, errorBox, secondaryButton } from "@/components/ui/styles";
 import { getCurrentSession } from "@/lib/auth/current-user";
+import { googleStartPath } from "@/lib/auth/google";
+import { listGoogleLinks } from "@/lib/auth/google-accounts";
+import { describeGoogleError } from "@/lib/auth/google-errors";
 import { listActiveSessions } from "@/lib/auth/session";
+import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 
 export const metadata: Metadata = { title: "Account" };
 
-export default async function AccountPage() {
+type Props = { searchParams: Promise<{ linked?: string | string[]; error?: string | string[] }> };
+
+export default async function AccountPage({ searchParams }: Props) {
   const session = await getCurrentSession();
   if (!session) redirect("/sign-in");
   const { user, familyId } = session;
-  const sessions = await listActiveSessions(await getDb(), { userId: user.id });
+  const db = await getDb();
+  const [sessions, googleLinks] = await Promise.all([
+    listActiveSessions(db, { userId: user.id }),
+    listGoogleLinks(db, { userId: user.id }),
+  ]);
+  const { linked, error } = await searchParams;
+  const googleError = describeGoogleError(error);
+  const googleEnabled = getConfig().google !== null;
 
   return (
     <main className="mx-auto w-full max-w-3xl space-y-6 px-4 py-6 sm:py-8">
@@ -39,6 +52,47 @@ export default async function AccountPage() {
             <LocalTime iso={user.createdAt.toISOString()} format="date-time" />
           </dd>
         </dl>
+      </section>
+
+      <section aria-labelledby="sign-in-methods-heading" className={card}>
+        <h2 id="sign-in-methods-heading" className="text-base font-semibold">
+          Sign-in methods
+        </h2>
+        {linked === "google" && (
+          <p role="status" className="mt-3 rounded-lg border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:border-emerald-900/60 dark:bg-emerald-950/50 dark:text-emerald-200">
+            Google is linked. You can now sign in with Google as well.
+          </p>
+        )}
+        {googleError && (
+          <p role="alert" className={`${errorBox} mt-3`}>
+            {googleError}
+          </p>
+        )}
+        <dl className="mt-3 grid grid-cols-[max-content_1fr] items-baseline gap-x-6 gap-y-2 text-sm">
+          <dt className="text-zinc-500 dark:text-zinc-400">Password</dt>
+          <dd>{user.passwordHash ? "Set" : "None: this account signs in with Google"}</dd>
+          <dt className="text-zinc-500 dark:text-zinc-400">Google</dt>
+          <dd>
+            {googleLinks.length > 0 ? (
+              <>
+                Linked <LocalTime iso={googleLinks[0]!.toISOString()} format="date-time" />
+              </>
+            ) : (
+              "Not linked"
+            )}
+          </dd>
+        </dl>
+        {googleEnabled && googleLinks.length === 0 && (
+          <div className="mt-4">
+            {/* A plain link, not <Link>: the browser leaves for Google. */}
+            <a href={googleStartPath("/account")} className={secondaryButton}>
+              Link Google account
+            </a>
+            <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
+              Google will ask which account to use; it need not have the same email address.
+            </p>
+          </div>
+        )}
       </section>
 
       <section aria-labelledby="sessions-heading" className={card}>

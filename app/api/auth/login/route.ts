@@ -1,4 +1,3 @@
-import { eq } from "drizzle-orm";
 import { NextResponse } from "next/server";
 import { z } from "zod";
 import { releaseAttempts, reserveAttempts, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS, SIGN_IN_UNKNOWN_ADDRESSES } from "@/lib/auth/attempts";
@@ -6,10 +5,9 @@ import { resolveClientAddress } from "@/lib/auth/client-address";
 import { setSessionCookies } from "@/lib/auth/cookies";
 import { verifyPassword } from "@/lib/auth/password";
 import { createSession } from "@/lib/auth/session";
-import { findUserByEmail, normaliseEmail, toPublicUser } from "@/lib/auth/users";
+import { applyAdminList, findUserByEmail, normaliseEmail, toPublicUser } from "@/lib/auth/users";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
-import { users } from "@/lib/db/schema";
 import { ApiError } from "@/lib/errors";
 import { parseJsonBody, withErrorHandling } from "@/lib/http";
 
@@ -34,19 +32,16 @@ export const POST = withErrorHandling(async (request) => {
     address ? { rule: SIGN_IN_PER_ADDRESS, subject: address } : { rule: SIGN_IN_UNKNOWN_ADDRESSES, subject: "all" },
   ]);
 
-  let user = await findUserByEmail(db, { email });
+  const user = await findUserByEmail(db, { email });
   // verifyPassword takes as long for an unknown email as for a wrong password.
   const valid = await verifyPassword(user?.passwordHash, input.password);
   if (!user || !valid) throw new ApiError("INVALID_CREDENTIALS");
   await releaseAttempts(db, attempts);
 
   // Addresses listed in ADMIN_EMAILS become admins at their next sign-in.
-  if (user.role !== "admin" && config.adminEmails.has(user.email)) {
-    [user] = await db.update(users).set({ role: "admin" }).where(eq(users.id, user.id)).returning();
-  }
-
-  const tokens = await createSession(db, { user: user!, userAgent: request.headers.get("user-agent") });
-  const response = NextResponse.json({ user: toPublicUser(user!) });
+  const signedIn = await applyAdminList(db, user, config.adminEmails);
+  const tokens = await createSession(db, { user: signedIn, userAgent: request.headers.get("user-agent") });
+  const response = NextResponse.json({ user: toPublicUser(signedIn) });
   setSessionCookies(response, tokens);
   return response;
 });
