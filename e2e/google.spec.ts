@@ -122,4 +122,9 @@ test("password account links only by owner", async ({ page, browser }) => {
   await expect(page).toHaveURL(/\/account\?linked=google$/);
   await expect(page.getByRole("status").filter({ hasText: "Google is linked" })).toBeVisible();
   await page.screenshot({ path: "test-results/screens/account-google-linked.png", fullPage: true });
+
+  // The owner can take the link back: Google then no longer reaches the account.
+  await page.getByRole("button", { name: "Unlink Google" }).click();
+  await expect(page).toHaveURL(`${APP_URL}/account`);
+  await expect(page.getByRole("link", { name: "Link Google account" })).toBeVisible();
 });

@@ -150,7 +150,7 @@ input[type=email],input[type=text]{display:block;width:100%;padding:.4rem;margin
 </head>
 <body>
   <h1>Local identity provider</h1>
-  <p>This page stands in for Google's. Choose who to sign in as.</p>
+  <p>This page replaces Google's sign-in page in tests and demos. Choose who to sign in as.</p>
   <form method="get" action="/authorize">
       ${hidden}
     <label>Email <input type="email" name="email" value="casey@example.test" required></label>

@@ -16,6 +16,10 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: "You do not have access to this." },
   INVALID_ORIGIN: { status: 403, message: "This request came from another site, so it was rejected. Reload Tollgate and try again." },
   NOT_FOUND: { status: 404, message: "Not found." },
+  ONLY_SIGN_IN_METHOD: {
+    status: 409,
+    message: "Google is the only way to sign in to this account, so it cannot be unlinked.",
+  },
   PROMPT_TOO_LONG: { status: 413, message: "The message is too long for your plan. Shorten it and try again." },
   RATE_LIMITED: { status: 429, message: "Too many requests this minute. Wait and try again." },
   DAILY_REQUEST_LIMIT: { status: 429, message: "You have used all of today's requests on your plan." },

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { applyAdminList, findUserByEmail, isUniqueViolation, normaliseEmail, type User } from "@/lib/auth/users";
 import type { Database } from "@/lib/db/client";
 import { accounts, users } from "@/lib/db/schema";
+import { ApiError } from "@/lib/errors";
 
 export const GOOGLE_PROVIDER = "google";
 
@@ -90,6 +91,15 @@ async function findLinkedUser(db: Database, subject: string): Promise<User | und
     .where(and(eq(accounts.provider, GOOGLE_PROVIDER), eq(accounts.providerAccountId, subject)))
     .limit(1);
   return row?.user;
+}
+
+/**
+ * Removes every Google identity linked to the user. A user without a password keeps them, because
+ * Google is then their only way to sign in.
+ */
+export async function unlinkGoogle(db: Database, user: User): Promise<void> {
+  if (!user.passwordHash) throw new ApiError("ONLY_SIGN_IN_METHOD");
+  await db.delete(accounts).where(and(eq(accounts.userId, user.id), eq(accounts.provider, GOOGLE_PROVIDER)));
 }
 
 /** Returns when each of the user's Google identities was linked, oldest first. */

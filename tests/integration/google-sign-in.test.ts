@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { POST as login } from "@/app/api/auth/login/route";
 import { POST as signup } from "@/app/api/auth/signup/route";
+import { DELETE as unlinkGoogle } from "@/app/api/me/google/route";
 import { GET as me } from "@/app/api/me/route";
 import { GET as googleCallback } from "@/app/api/oauth/callback/google/route";
 import { GET as startGoogle } from "@/app/api/oauth/google/route";
@@ -199,6 +200,20 @@ describe("address with a password account", () => {
     expect((await currentUser(viaGoogle.cookie))?.id).toBe(owner!.id);
   });
 
+  it("can be unlinked by its owner", async () => {
+    const email = uniqueEmail("unlink");
+    const session = await signUpWithPassword(email);
+    const owner = await currentUser(session);
+    await continueWithGoogle({ email }, { cookie: session, next: "/account" });
+    expect(await googleLinks(owner!.id)).toHaveLength(1);
+
+    const response = await callRoute(unlinkGoogle, { method: "DELETE", path: "/api/me/google", cookie: session });
+    expect(response.status).toBe(204);
+    expect(await googleLinks(owner!.id)).toHaveLength(0);
+    // Google no longer reaches the account.
+    expect((await continueWithGoogle({ email })).path).toBe("/sign-in?error=GOOGLE_EMAIL_TAKEN");
+  });
+
   it("rejects linking another user's identity", async () => {
     const googleEmail = uniqueEmail("taken-google");
     await continueWithGoogle({ email: googleEmail });
@@ -208,6 +223,27 @@ describe("address with a password account", () => {
     const result = await continueWithGoogle({ email: googleEmail }, { cookie: other, next: "/account" });
     expect(result.path).toBe("/account?error=GOOGLE_LINKED_ELSEWHERE");
     expect(await googleLinks(otherUser!.id)).toHaveLength(0);
+  });
+});
+
+describe("Google-only user", () => {
+  it("cannot unlink Google", async () => {
+    const email = uniqueEmail("google-only");
+    const { cookie } = await continueWithGoogle({ email });
+    const user = await currentUser(cookie);
+
+    const response = await callRoute(unlinkGoogle, { method: "DELETE", path: "/api/me/google", cookie });
+    expect(response.status).toBe(409);
+    expect((await response.json()).code).toBe("ONLY_SIGN_IN_METHOD");
+    expect(await googleLinks(user!.id)).toHaveLength(1);
+  });
+
+  it("cannot sign in with a password", async () => {
+    const email = uniqueEmail("no-password");
+    await continueWithGoogle({ email });
+    const response = await callRoute(login, { body: { email, password: "correct horse battery" } });
+    expect(response.status).toBe(401);
+    expect((await response.json()).code).toBe("INVALID_CREDENTIALS");
   });
 });
 

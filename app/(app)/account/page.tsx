@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { describeUserAgent } from "@/components/account/describe-user-agent";
 import { SignOutEverywhereButton } from "@/components/account/sign-out-everywhere-button";
+import { UnlinkGoogleButton } from "@/components/account/unlink-google-button";
 import { LocalTime } from "@/components/ui/local-time";
 import { card, errorBox, secondaryButton } from "@/components/ui/styles";
 import { getCurrentSession } from "@/lib/auth/current-user";
@@ -82,6 +83,15 @@ export default async function AccountPage({ searchParams }: Props) {
             )}
           </dd>
         </dl>
+        {googleLinks.length > 0 && user.passwordHash && (
+          <div className="mt-4">
+            <UnlinkGoogleButton />
+            <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
+              A linked Google account can sign in even after &ldquo;Sign out everywhere&rdquo;. Unlink it if you do not
+              recognise it.
+            </p>
+          </div>
+        )}
         {googleEnabled && googleLinks.length === 0 && (
           <div className="mt-4">
             {/* A plain link, not <Link>: the browser leaves for Google. */}
@@ -89,7 +99,7 @@ export default async function AccountPage({ searchParams }: Props) {
               Link Google account
             </a>
             <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
-              Google will ask which account to use; it need not have the same email address.
+              Google asks which account to use. It need not have the same email address.
             </p>
           </div>
         )}

@@ -50,7 +50,9 @@ export async function GET(request: Request) {
     }
   } catch (error) {
     const code: GoogleErrorCode = error instanceof GoogleSignInError ? error.code : GOOGLE_SIGN_IN_ERROR;
-    logger.warn("google sign-in failed", { code, error: error instanceof GoogleSignInError ? error.cause : error });
+    // A person pressing Cancel is not a fault worth a warning.
+    const log = code === "GOOGLE_DENIED" ? logger.info : logger.warn;
+    log("google sign-in failed", { code, error: error instanceof GoogleSignInError ? error.cause : error });
     target = googleErrorPath(code, { linking: signedInUser !== null, nextPath });
   }
 
