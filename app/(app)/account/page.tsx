@@ -1,8 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { describeUserAgent } from "@/components/account/describe-user-agent";
-import { SignOutEverywhereButton } from "@/components/account/sign-out-everywhere-button";
-import { UnlinkGoogleButton } from "@/components/account/unlink-google-button";
+import { AccountActionButton } from "@/components/account/account-action-button";
 import { LocalTime } from "@/components/ui/local-time";
 import { card, errorBox, secondaryButton } from "@/components/ui/styles";
 import { getCurrentSession } from "@/lib/auth/current-user";
@@ -85,7 +84,8 @@ export default async function AccountPage({ searchParams }: Props) {
         </dl>
         {googleLinks.length > 0 && user.passwordHash && (
           <div className="mt-4">
-            <UnlinkGoogleButton />
+            {/* Opening /account again drops ?linked=google and shows the page without the link. */}
+            <AccountActionButton label="Unlink Google" pendingLabel="Unlinking…" method="DELETE" path="/api/me/google" then="/account" />
             <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
               A linked Google account can sign in even after &ldquo;Sign out everywhere&rdquo;. Unlink it if you do not
               recognise it.
@@ -134,7 +134,14 @@ export default async function AccountPage({ searchParams }: Props) {
             Ends every session on every device, this one included, at once. Use it if you signed in on a device you no
             longer control or think someone else has your password.
           </p>
-          <SignOutEverywhereButton />
+          <AccountActionButton
+            label="Sign out everywhere"
+            pendingLabel="Signing out everywhere…"
+            method="POST"
+            path="/api/auth/logout-all"
+            then="/sign-in"
+            danger
+          />
         </div>
       </section>
     </main>
