@@ -155,6 +155,7 @@ input[type=email],input[type=text]{display:block;width:100%;padding:.4rem;margin
       ${hidden}
     <label>Email <input type="email" name="email" value="casey@example.test" required></label>
     <label>Name <input type="text" name="name" value="Casey Example"></label>
+    <label>Account id (optional) <input type="text" name="sub" placeholder="derived from the email address"></label>
     <label><input type="checkbox" name="email_verified" checked> The provider has verified this email address</label>
     <button type="submit" name="decision" value="allow">Continue</button>
     <button type="submit" name="decision" value="deny" formnovalidate>Cancel</button>

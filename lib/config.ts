@@ -32,6 +32,7 @@ function readEnvironment() {
     AUTH_GOOGLE_ID: process.env.AUTH_GOOGLE_ID,
     AUTH_GOOGLE_SECRET: process.env.AUTH_GOOGLE_SECRET,
     AUTH_GOOGLE_ISSUER: process.env.AUTH_GOOGLE_ISSUER,
+    LOG_LEVEL: process.env.LOG_LEVEL,
   };
 }
 
@@ -96,6 +97,10 @@ const environmentSchema = z.object({
   AUTH_GOOGLE_ISSUER: optionalString
     .pipe(z.url({ protocol: /^https?$/, message: "must be an OpenID Connect issuer URL, such as https://accounts.google.com" }).optional())
     .default(GOOGLE_ISSUER),
+  // Read by readLogLevel; validated here so that a typo stops start-up like any other value.
+  LOG_LEVEL: optionalString.pipe(
+    z.string().regex(/^(debug|info|warn|error|silent)$/i, { message: "must be debug, info, warn, error or silent" }).optional(),
+  ),
 });
 
 export type Config = {
@@ -166,6 +171,13 @@ export function parseConfig(environment: Record<string, string | undefined> = re
     throw new ConfigError(
       `OPENAI_MODEL "${values.OPENAI_MODEL}" has no price. Use one of ${Object.keys(prices).filter((model) => model !== DEMO_MODEL).join(", ")}, ` +
         `or add its price to MODEL_PRICES, for example {"${values.OPENAI_MODEL}":{"input":0.5,"output":1.5}}.`,
+    );
+  }
+
+  // Without a key the demo model answers, so a base URL alone would be ignored without a word.
+  if (values.OPENAI_BASE_URL && !values.OPENAI_API_KEY) {
+    throw new ConfigError(
+      "OPENAI_BASE_URL is set but OPENAI_API_KEY is not, so the demo model would answer. Set OPENAI_API_KEY too (any value, for a server that needs no key).",
     );
   }
 

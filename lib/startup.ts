@@ -28,5 +28,6 @@ export async function startServer(): Promise<void> {
   logger.info("tollgate ready", {
     database: config.database.kind,
     model: config.llm.kind === "demo" ? "demo" : config.llm.model,
+    googleSignIn: config.google ? config.google.issuer : "off",
   });
 }

@@ -14,10 +14,12 @@ function formatDay(day: string): string {
   return dayLabel.format(new Date(`${day}T00:00:00Z`));
 }
 
+// Two significant digits, so that close ticks such as $0.00015 and $0.0002 stay distinct.
+const smallUsd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 2 });
+
 function formatAxisUsd(value: number): string {
   if (value === 0) return "$0";
-  if (value < 0.01) return `$${value.toFixed(4)}`;
-  if (value < 10) return `$${value.toFixed(2)}`;
+  if (value < 10) return smallUsd.format(value);
   return `$${compactNumber.format(value)}`;
 }
 

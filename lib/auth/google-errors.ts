@@ -20,7 +20,7 @@ export const GOOGLE_ERRORS: Record<GoogleErrorCode, string> = {
   GOOGLE_EMAIL_UNVERIFIED:
     "Google has not verified the email address of that account, so it cannot be used to sign in. Verify the address with Google and try again, or create an account with email and password.",
   GOOGLE_EMAIL_TAKEN:
-    "A Tollgate account with this email address already exists. Sign in with its password below, then link Google on the Account page. If you created it with another Google account, continue with that one.",
+    "A Tollgate account with this email address already exists. Sign in with its password, then link Google on the Account page. If you created it with another Google account, continue with that one.",
   GOOGLE_LINKED_ELSEWHERE:
     "That Google account is already linked to another Tollgate account. Sign out and continue with Google to use that account.",
   GOOGLE_SIGN_IN_ERROR: "Something went wrong on our side while signing you in with Google. Try again in a moment.",

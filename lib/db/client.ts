@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { getConfig } from "@/lib/config";
+import { lockDataFolder } from "@/lib/db/pglite-lock";
 import * as schema from "@/lib/db/schema";
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -39,7 +40,10 @@ async function connectPglite(dir: string): Promise<Connection> {
   const { migrate } = await import("drizzle-orm/pglite/migrator");
 
   // PGlite does not create the parent of its data folder. `memory://` keeps everything in memory.
-  if (!dir.startsWith("memory://")) await mkdir(path.dirname(path.resolve(dir)), { recursive: true });
+  if (!dir.startsWith("memory://")) {
+    await mkdir(path.dirname(path.resolve(dir)), { recursive: true });
+    lockDataFolder(dir);
+  }
   const client = new PGlite(dir);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });

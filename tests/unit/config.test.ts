@@ -91,6 +91,15 @@ describe("configuration", () => {
     expect(configError({ ...secrets, OPENAI_TIMEOUT_MS: "5" })).toMatch(/OPENAI_TIMEOUT_MS: must be from 100/);
   });
 
+  it("rejects OPENAI_BASE_URL without a key", () => {
+    expect(configError({ ...secrets, OPENAI_BASE_URL: "http://127.0.0.1:4010/v1" })).toContain("OPENAI_API_KEY is not");
+  });
+
+  it("rejects an unknown LOG_LEVEL", () => {
+    expect(configError({ ...secrets, LOG_LEVEL: "verbose" })).toContain("LOG_LEVEL: must be debug, info, warn, error or silent");
+    expect(parseConfig({ ...secrets, LOG_LEVEL: "WARN" }).env).toBe("development");
+  });
+
   it("lower-cases ADMIN_EMAILS", () => {
     const config = parseConfig({ ...secrets, ADMIN_EMAILS: " Boss@Example.test , ops@example.test," });
     expect([...config.adminEmails]).toEqual(["boss@example.test", "ops@example.test"]);

@@ -132,7 +132,7 @@ export default async function AccountPage({ searchParams }: Props) {
           <h3 className="text-sm font-semibold">Sign out everywhere</h3>
           <p className="mt-1 mb-3 text-sm text-zinc-600 dark:text-zinc-400">
             Ends every session on every device, this one included, at once. Use it if you signed in on a device you no
-            longer control or think someone else has your password.
+            longer control or think someone else can sign in as you.
           </p>
           <AccountActionButton
             label="Sign out everywhere"
