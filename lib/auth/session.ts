@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, count, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, exists, isNull, sql } from "drizzle-orm";
 import type { Database } from "@/lib/db/client";
 import { refreshTokens, users } from "@/lib/db/schema";
 import { ApiError } from "@/lib/errors";
@@ -185,17 +185,25 @@ export async function endSession(
   if (access.ok) await revokeFamily(db, { familyId: access.claims.fam });
 }
 
-/** Checks whether a family still has a token that is not revoked, that is whether its session is alive. */
-async function isFamilyActive(db: Database, { familyId }: { familyId: string }): Promise<boolean> {
-  const [row] = await db
+export type Session = { user: User; familyId: string };
+
+/**
+ * Loads a user together with whether a refresh-token family of theirs still has a token that is
+ * not revoked, that is whether that session is alive. One query, because it runs on every
+ * authenticated request.
+ */
+async function findUserWithLiveFamily(db: Database, { userId, familyId }: { userId: string; familyId: string }) {
+  const liveToken = db
     .select({ id: refreshTokens.id })
     .from(refreshTokens)
-    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+    .where(and(eq(refreshTokens.familyId, familyId), eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+  const [row] = await db
+    .select({ user: users, familyActive: exists(liveToken) })
+    .from(users)
+    .where(eq(users.id, userId))
     .limit(1);
-  return Boolean(row);
+  return row;
 }
-
-export type Session = { user: User; familyId: string };
 
 /**
  * Returns the user and session of an access token, or throws the contract's 401. The token is
@@ -209,9 +217,9 @@ export async function authenticateSession(db: Database, accessToken: string | un
   if (!verified.ok) throw new ApiError(verified.reason);
 
   const { sub, tv, fam } = verified.claims;
-  const [user, active] = await Promise.all([findUserById(db, { id: sub }), isFamilyActive(db, { familyId: fam })]);
-  if (!user || user.tokenVersion !== tv || !active) throw new ApiError("TOKEN_INVALID");
-  return { user, familyId: fam };
+  const found = await findUserWithLiveFamily(db, { userId: sub, familyId: fam });
+  if (!found || found.user.tokenVersion !== tv || !found.familyActive) throw new ApiError("TOKEN_INVALID");
+  return { user: found.user, familyId: fam };
 }
 
 /** Returns the signed-in user for an access token, or throws the contract's 401 (see authenticateSession). */
