@@ -187,21 +187,41 @@ export async function endSession(
 
 export type Session = { user: User; familyId: string };
 
+/** Builds the query of findUserWithLiveFamily, with the user id and family id as placeholders. */
+function prepareUserWithLiveFamily(db: Database) {
+  const liveToken = db
+    .select({ id: refreshTokens.id })
+    .from(refreshTokens)
+    .where(
+      and(
+        eq(refreshTokens.familyId, sql.placeholder("familyId")),
+        eq(refreshTokens.userId, sql.placeholder("userId")),
+        isNull(refreshTokens.revokedAt),
+      ),
+    );
+  return db
+    .select({ user: users, familyActive: exists(liveToken) })
+    .from(users)
+    .where(eq(users.id, sql.placeholder("userId")))
+    .limit(1)
+    .prepare("find_user_with_live_family");
+}
+
+// Built once per database: building the query with Drizzle cost more CPU than running it.
+const userWithLiveFamilyQueries = new WeakMap<Database, ReturnType<typeof prepareUserWithLiveFamily>>();
+
 /**
  * Loads a user together with whether a refresh-token family of theirs still has a token that is
  * not revoked, that is whether that session is alive. One query, because it runs on every
  * authenticated request.
  */
 async function findUserWithLiveFamily(db: Database, { userId, familyId }: { userId: string; familyId: string }) {
-  const liveToken = db
-    .select({ id: refreshTokens.id })
-    .from(refreshTokens)
-    .where(and(eq(refreshTokens.familyId, familyId), eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
-  const [row] = await db
-    .select({ user: users, familyActive: exists(liveToken) })
-    .from(users)
-    .where(eq(users.id, userId))
-    .limit(1);
+  let query = userWithLiveFamilyQueries.get(db);
+  if (!query) {
+    query = prepareUserWithLiveFamily(db);
+    userWithLiveFamilyQueries.set(db, query);
+  }
+  const [row] = await query.execute({ userId, familyId });
   return row;
 }
 
