@@ -147,7 +147,11 @@ export function decideReservation(input: ReserveInput, counters: UserCounters): 
   }
 
   if (counters.requestsThisMinute >= limits.requestsPerMinute) {
-    const blocking = counters.blockingInMinute ?? counters.oldestInMinute ?? now;
+    // A parallel request that read the clock after this one can be admitted before it, so the
+    // window may hold a time later than `now`. That time has passed by the time this request
+    // reads it, so the wait is counted from `now` at the latest and never exceeds a minute.
+    const counted = counters.blockingInMinute ?? counters.oldestInMinute ?? now;
+    const blocking = counted.getTime() > now.getTime() ? now : counted;
     rejections.push({ code: "RATE_LIMITED", retryAfterSeconds: secondsUntil(new Date(blocking.getTime() + MINUTE_MS), now) });
   }
 
