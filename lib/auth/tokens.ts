@@ -63,9 +63,15 @@ async function signingKey(secret: string): Promise<SigningKey> {
   return entry;
 }
 
-/** Returns the keys that verify one kind of token: the current secret's, then the previous one's. */
-async function verificationKeys(secrets: Array<string | undefined>): Promise<SigningKey[]> {
+/**
+ * Returns the keys that verify one kind of token: the current secret's, then the previous one's.
+ * Once they are imported it returns them at once rather than as a promise, because this runs for
+ * every token that middleware has not seen before.
+ */
+function verificationKeys(secrets: Array<string | undefined>): SigningKey[] | Promise<SigningKey[]> {
   const present = secrets.filter((secret): secret is string => Boolean(secret));
+  const imported = present.map((secret) => keyCache.get(secret));
+  if (imported.every((entry) => entry !== undefined)) return imported;
   return Promise.all(present.map(signingKey));
 }
 
@@ -83,7 +89,8 @@ async function sign(payload: JWTPayload, secret: string, audience: string, ttlSe
 
 async function verify(token: string, secrets: Array<string | undefined>, audience: string): Promise<VerifyResult<JWTPayload>> {
   if (!token) return { ok: false, reason: "TOKEN_INVALID" };
-  const keys = await verificationKeys(secrets);
+  const found = verificationKeys(secrets);
+  const keys = Array.isArray(found) ? found : await found;
   // A token without a `kid`, or with one that names no configured secret, is rejected: after a
   // rotation, tokens signed with a secret that is no longer configured stop working at once.
   const selectKey: JWTVerifyGetKey = (header) => {
@@ -119,13 +126,65 @@ export function signRefreshToken(claims: { sub: string; tv: number; fam: string;
   return sign(payload, getConfig().jwt.refreshSecret, REFRESH_AUDIENCE, REFRESH_TOKEN_TTL_SECONDS, jti);
 }
 
-/** Verifies an access token's signature and claims. Never throws for a bad token. */
+/**
+ * The maximum number of verified access tokens kept per process (middleware's Edge sandbox and
+ * the Node server each have their own). At about 600 bytes a token and its claims, a full cache
+ * takes some 6 MB, an estimate.
+ */
+export const VERIFIED_ACCESS_TOKENS_MAX = 10_000;
+
+type VerifiedAccessToken = { claims: AccessClaims; exp: number };
+
+// Access tokens that passed verification, keyed by the whole token, so only the very same bytes
+// skip the signature check. A session presents one access token on every request for up to 15
+// minutes, and middleware and the route handler each verify it. Entries are checked for expiry
+// on every use, and the map is emptied when the secrets change. Only the signature and claims
+// are cached: revocation is still checked against the database by the route handler.
+const verifiedAccessTokens = new Map<string, VerifiedAccessToken>();
+let verifiedWithSecrets: Array<string | undefined> = [];
+
+function readVerifiedAccessToken(token: string, secrets: Array<string | undefined>): AccessClaims | null {
+  if (secrets[0] !== verifiedWithSecrets[0] || secrets[1] !== verifiedWithSecrets[1]) {
+    verifiedAccessTokens.clear();
+    verifiedWithSecrets = secrets;
+    return null;
+  }
+  const entry = verifiedAccessTokens.get(token);
+  if (!entry) return null;
+  // The same test as jose's: a token is expired once `exp` is at or before now, less the tolerance.
+  if (entry.exp <= Math.floor(Date.now() / 1000) - CLOCK_TOLERANCE_SECONDS) {
+    verifiedAccessTokens.delete(token);
+    return null;
+  }
+  return entry.claims;
+}
+
+function rememberVerifiedAccessToken(token: string, secrets: Array<string | undefined>, verified: VerifiedAccessToken) {
+  // Verification awaits, so the secrets may have changed in the meantime.
+  if (secrets[0] !== verifiedWithSecrets[0] || secrets[1] !== verifiedWithSecrets[1]) return;
+  // Maps iterate in insertion order, so the first key is the entry stored longest ago.
+  if (verifiedAccessTokens.size >= VERIFIED_ACCESS_TOKENS_MAX) {
+    verifiedAccessTokens.delete(verifiedAccessTokens.keys().next().value!);
+  }
+  verifiedAccessTokens.set(token, verified);
+}
+
+/**
+ * Verifies an access token's signature and claims. Never throws for a bad token. A token that
+ * passed in this process before and has not expired since is returned without a signature check.
+ */
 export async function verifyAccessToken(token: string | undefined): Promise<VerifyResult<AccessClaims>> {
   const { accessSecret, accessSecretPrevious } = getConfig().jwt;
-  const result = await verify(token ?? "", [accessSecret, accessSecretPrevious], ACCESS_AUDIENCE);
+  const secrets = [accessSecret, accessSecretPrevious];
+  if (token) {
+    const cached = readVerifiedAccessToken(token, secrets);
+    if (cached) return { ok: true, claims: cached };
+  }
+
+  const result = await verify(token ?? "", secrets, ACCESS_AUDIENCE);
   if (!result.ok) return result;
 
-  const { sub, email, role, plan, tv, fam, jti } = result.claims;
+  const { sub, email, role, plan, tv, fam, jti, exp } = result.claims;
   if (
     typeof email !== "string" ||
     typeof role !== "string" ||
@@ -135,7 +194,10 @@ export async function verifyAccessToken(token: string | undefined): Promise<Veri
   ) {
     return { ok: false, reason: "TOKEN_INVALID" };
   }
-  return { ok: true, claims: { sub: sub!, email, role: role as Role, plan: plan as PlanName, tv, fam, jti: jti! } };
+  // Frozen, because every later request with this token gets the same object.
+  const claims: AccessClaims = Object.freeze({ sub: sub!, email, role: role as Role, plan: plan as PlanName, tv, fam, jti: jti! });
+  rememberVerifiedAccessToken(token!, secrets, { claims, exp: exp! });
+  return { ok: true, claims };
 }
 
 /** Verifies a refresh token's signature and claims. Never throws for a bad token. */

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, exists, ilike, inArray, or } from "drizzle-orm";
-import type { Database } from "@/lib/db/client";
+import { queryRows, sql, type Database } from "@/lib/db/client";
 import { chats, messages } from "@/lib/db/schema";
 import { ApiError } from "@/lib/errors";
 
@@ -44,17 +44,32 @@ export function listMessagesByChat(db: Database, { chatId }: { chatId: string })
     .orderBy(asc(messages.createdAt), asc(messages.id));
 }
 
-export async function insertChat(db: Database, { userId, title }: { userId: string; title: string }): Promise<Chat> {
-  const [chat] = await db.insert(chats).values({ userId, title }).returning();
-  return chat!;
+/**
+ * Creates a chat with its first message, in one statement because every new conversation on the
+ * chat route does it before calling the model. Returns the new chat's id.
+ */
+export async function insertChatWithMessage(
+  db: Database,
+  { userId, title, role, content }: { userId: string; title: string; role: "user" | "assistant"; content: string },
+): Promise<string> {
+  const [chat] = await queryRows<{ id: string }>(
+    db,
+    sql`with chat as (insert into chats (user_id, title) values (${userId}, ${title}) returning id),
+             message as (insert into messages (chat_id, role, content) select id, ${role}, ${content} from chat)
+        select id from chat`,
+  );
+  return chat!.id;
 }
 
+/** Adds a message to a chat and moves the chat to the top of the list, in one statement. */
 export async function insertMessage(
   db: Database,
   { chatId, role, content }: { chatId: string; role: "user" | "assistant"; content: string },
 ): Promise<void> {
-  await db.insert(messages).values({ chatId, role, content });
-  await db.update(chats).set({ updatedAt: new Date() }).where(eq(chats.id, chatId));
+  await db.execute(
+    sql`with message as (insert into messages (chat_id, role, content) values (${chatId}, ${role}, ${content}))
+        update chats set updated_at = ${new Date().toISOString()} where id = ${chatId}`,
+  );
 }
 
 /** Escapes LIKE wildcards, so that a search for "50%" or "a_b" matches those characters literally. */

@@ -1,4 +1,4 @@
-import { insertMessage, replaceLastAnswer, replaceLastQuestion } from "@/lib/chat/conversations";
+import { insertChatWithMessage, insertMessage, replaceLastAnswer, replaceLastQuestion, titleFromMessage } from "@/lib/chat/conversations";
 import type { Database } from "@/lib/db/client";
 import { ApiError } from "@/lib/errors";
 import type { ChatMessage } from "@/lib/llm/tokens";
@@ -39,10 +39,23 @@ export function planTurn(request: TurnRequest, stored: StoredMessage[]): Turn {
   return { action: request.action, history: history.slice(0, lastQuestion), question };
 }
 
-/** Stores the question of an admitted turn: a new message, the edited one, or nothing for regenerate. */
-export async function saveTurnQuestion(db: Database, { turn, chatId, userId }: { turn: Turn; chatId: string; userId: string }) {
+/**
+ * Stores the question of an admitted turn: a new message, the edited one, or nothing for
+ * regenerate. Without a chat id the turn starts a new chat, titled from the question. Returns
+ * the chat's id.
+ */
+export async function saveTurnQuestion(
+  db: Database,
+  { turn, chatId, userId }: { turn: Turn; chatId: string | null; userId: string },
+): Promise<string> {
+  if (chatId === null) {
+    if (turn.action !== "send") throw new Error(`A ${turn.action} turn needs an existing chat.`);
+    return insertChatWithMessage(db, { userId, title: titleFromMessage(turn.question), role: "user", content: turn.question });
+  }
+
   if (turn.action === "send") await insertMessage(db, { chatId, role: "user", content: turn.question });
   else if (turn.action === "edit") await replaceLastQuestion(db, { chatId, userId, content: turn.question });
+  return chatId;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { PlanLimits } from "@/lib/limits/plans";
 import { createPostgresStore } from "@/lib/limits/postgres-store";
 import { recordStoreFailure, recordStoreSuccess } from "@/lib/limits/store-outage";
 import { createUpstashStore } from "@/lib/limits/upstash-store";
-import { insertUsageRow } from "@/lib/usage/rows";
+import { insertUsageRow, type UsageRowInput } from "@/lib/usage/rows";
 import type { CounterStore, LimitCode, LimitSnapshot, Reservation, SpendCapCheck } from "@/lib/limits/store";
 
 // A request whose output cap would fall below this is rejected: an answer cut at a few tokens
@@ -174,6 +174,59 @@ export async function settleRequest(input: {
 }
 
 /**
+ * Checks whether the database reported an error for a statement (it carries a SQLSTATE code),
+ * which means the statement's transaction was rolled back. A lost connection has no such code,
+ * and then the statement may or may not have committed.
+ */
+function isStatementError(error: unknown): boolean {
+  const withCode = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = withCode?.code ?? withCode?.cause?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+}
+
+async function writeUsageRow(row: UsageRowInput): Promise<void> {
+  try {
+    await insertUsageRow(await getDb(), row);
+  } catch (error) {
+    logger.error("writing the usage row failed", { requestId: row.requestId, userId: row.userId, feature: row.feature, error });
+  }
+}
+
+/**
+ * Settles a call's reservation (see settleRequest) and writes its usage row. A store that can do
+ * both in one statement does, so the call costs one round trip after the model. When that
+ * statement fails, nothing of it was stored, and the two are tried again apart, so neither a
+ * reservation nor a usage row is lost to one failed write. Logs what fails, never throws.
+ */
+export async function settleAndRecordUsage(input: {
+  reservation: Reservation;
+  usedTokens: number;
+  usedCostMicros: number;
+  usageRow: UsageRowInput;
+  requestId: string;
+  store?: CounterStore;
+}): Promise<void> {
+  const { reservation, usedTokens, usedCostMicros, usageRow, requestId } = input;
+  const store = input.store ?? getCounterStore();
+  if (store.settleWithUsageRow) {
+    try {
+      await store.settleWithUsageRow({ reservation, usedTokens, usedCostMicros, usageRow });
+      return;
+    } catch (error) {
+      const context = { requestId, userId: usageRow.userId, feature: usageRow.feature, error };
+      // Written again only when the database rolled the statement back: after a lost connection
+      // it may have committed, and a second write would count the call twice.
+      if (!isStatementError(error)) {
+        logger.error("settling a reservation and writing its usage row failed", context);
+        return;
+      }
+      logger.warn("settling a reservation with its usage row failed; trying them apart", context);
+    }
+  }
+  await Promise.all([settleRequest({ reservation, usedTokens, usedCostMicros, requestId, store }), writeUsageRow(usageRow)]);
+}
+
+/**
  * Gives back a whole admission when the request fails before the model is called, and records
  * it as an error row, so the day's request count still equals the number of usage rows.
  */
@@ -186,9 +239,13 @@ export async function releaseAdmission(input: {
   store?: CounterStore;
 }): Promise<void> {
   const { admission, userId, requestId, feature, model } = input;
-  await settleRequest({ reservation: admission.reservation, usedTokens: 0, usedCostMicros: 0, requestId, store: input.store });
-  try {
-    await insertUsageRow(await getDb(), {
+  await settleAndRecordUsage({
+    reservation: admission.reservation,
+    usedTokens: 0,
+    usedCostMicros: 0,
+    requestId,
+    store: input.store,
+    usageRow: {
       userId,
       requestId,
       feature,
@@ -199,10 +256,10 @@ export async function releaseAdmission(input: {
       latencyMs: 0,
       status: "error",
       usageSource: "estimated",
-    });
-  } catch (error) {
-    logger.error("writing the usage row failed", { requestId, userId, feature, error });
-  }
+      // Like the rows of calls, the row counts on the UTC day its reservation was made.
+      createdAt: admission.admittedAt,
+    },
+  });
 }
 
 export type SpendCapStatus = {

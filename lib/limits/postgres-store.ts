@@ -1,5 +1,6 @@
 import { queryRows, sql, type Database } from "@/lib/db/client";
 import { logger } from "@/lib/log";
+import { insertUsageRowAndSettle } from "@/lib/usage/rows";
 import {
   countersAfterAdmission,
   dayCountersExpireAt,
@@ -11,6 +12,7 @@ import {
   type CounterStore,
   type ReserveInput,
   type ReserveResult,
+  type Settlement,
   type UserCounters,
 } from "@/lib/limits/store";
 
@@ -108,6 +110,14 @@ async function deleteExpiredRows(db: Database, now: Date): Promise<void> {
     delete from rate_events where at <= ${new Date(now.getTime() - MINUTE_MS).toISOString()}`);
 }
 
+/** Returns how much a settlement changes the reserved tokens and the reserved cost. */
+function settlementDifferences({ reservation, usedTokens, usedCostMicros }: Settlement) {
+  return {
+    tokenDifference: usedTokens - reservation.reservedTokens,
+    costDifference: reservation.reservedCostMicros === null ? 0 : usedCostMicros - reservation.reservedCostMicros,
+  };
+}
+
 /**
  * Counters in PostgreSQL (or PGlite). A reservation is one call of tollgate_reserve, whose
  * statement first takes a per-user advisory lock, so one user's reservations run one at a time
@@ -167,9 +177,9 @@ export function createPostgresStore(getDb: () => Promise<Database>): CounterStor
       };
     },
 
-    async settle({ reservation, usedTokens, usedCostMicros }) {
-      const tokenDifference = usedTokens - reservation.reservedTokens;
-      const costDifference = reservation.reservedCostMicros === null ? 0 : usedCostMicros - reservation.reservedCostMicros;
+    async settle(settlement) {
+      const { reservation } = settlement;
+      const { tokenDifference, costDifference } = settlementDifferences(settlement);
       if (tokenDifference === 0 && costDifference === 0) return;
 
       const db = await getDb();
@@ -183,6 +193,15 @@ export function createPostgresStore(getDb: () => Promise<Database>): CounterStor
       // before the spend row, the order in which reservations lock them.
       await db.execute(sql`select tollgate_settle(
         ${reservation.userId}::uuid, ${reservation.day}::text, ${tokenDifference}::bigint, ${costDifference}::bigint)`);
+    },
+
+    async settleWithUsageRow({ usageRow, ...settlement }) {
+      if (usageRow.userId !== settlement.reservation.userId) {
+        throw new Error("A usage row can only be written with the settlement of its own user's reservation.");
+      }
+      const db = await getDb();
+      const settled = { day: settlement.reservation.day, ...settlementDifferences(settlement) };
+      await insertUsageRowAndSettle(db, { row: usageRow, settlement: settled });
     },
 
     async peek({ userId, now }) {

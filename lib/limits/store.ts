@@ -1,4 +1,5 @@
 import type { PlanLimits } from "@/lib/limits/plans";
+import type { UsageRowInput } from "@/lib/usage/rows";
 
 export const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -90,6 +91,11 @@ export type CounterStore = {
   reserve(input: ReserveInput): Promise<ReserveResult>;
   /** Replaces a reservation's tokens and cost with what the call really used. */
   settle(input: Settlement): Promise<void>;
+  /**
+   * Settles and writes the call's usage row in one atomic step. Only a store whose counters live
+   * in the usage rows' database has it; callers of other stores settle and write the row apart.
+   */
+  settleWithUsageRow?(input: Settlement & { usageRow: UsageRowInput }): Promise<void>;
   /** Reads a user's counters without changing them. */
   peek(input: { userId: string; now: Date }): Promise<LimitSnapshot>;
   /** Reads the app-wide spend counter of the UTC day of `now`. */
@@ -141,7 +147,11 @@ export function decideReservation(input: ReserveInput, counters: UserCounters): 
   }
 
   if (counters.requestsThisMinute >= limits.requestsPerMinute) {
-    const blocking = counters.blockingInMinute ?? counters.oldestInMinute ?? now;
+    // A parallel request that read the clock after this one can be admitted before it, so the
+    // window may hold a time later than `now`. That time has passed by the time this request
+    // reads it, so the wait is counted from `now` at the latest and never exceeds a minute.
+    const counted = counters.blockingInMinute ?? counters.oldestInMinute ?? now;
+    const blocking = counted.getTime() > now.getTime() ? now : counted;
     rejections.push({ code: "RATE_LIMITED", retryAfterSeconds: secondsUntil(new Date(blocking.getTime() + MINUTE_MS), now) });
   }
 

@@ -1,12 +1,10 @@
 import { getConfig } from "@/lib/config";
-import { getDb } from "@/lib/db/client";
 import type { UsageSource, UsageStatus } from "@/lib/db/schema";
-import { settleRequest, type Admission } from "@/lib/limits/gate";
+import { settleAndRecordUsage, type Admission } from "@/lib/limits/gate";
 import { logger } from "@/lib/log";
 import { costMicros } from "@/lib/llm/models";
 import { UpstreamError, type ChatProvider } from "@/lib/llm/provider";
 import { countTokens, type ChatMessage } from "@/lib/llm/tokens";
-import { insertUsageRow } from "@/lib/usage/rows";
 
 export type MeteredCallInput = {
   userId: string;
@@ -160,9 +158,10 @@ export async function runMeteredCall(input: MeteredCallInput, onDelta: (text: st
 }
 
 /**
- * Settles the call's reservation, writes its usage row and saves the answer. The three are
- * independent writes, so they run at once: the stream's last event waits for the slowest of
- * them rather than for their sum. Logs what fails, never throws.
+ * Settles the call's reservation, writes its usage row and saves the answer. The settlement and
+ * the usage row are one statement with PostgreSQL counters. The answer is an independent write,
+ * so it runs at the same time, and the stream's last event waits for the slower of the two
+ * rather than for their sum. Logs what fails, never throws.
  */
 async function recordCall(
   input: MeteredCallInput,
@@ -172,10 +171,12 @@ async function recordCall(
   const { usage, cost, latencyMs, status, text } = outcome;
   const totalTokens = usage.promptTokens + usage.completionTokens;
 
-  const settling = settleRequest({ reservation: admission.reservation, usedTokens: totalTokens, usedCostMicros: cost, requestId });
-  const writingUsageRow = (async () => {
-    const db = await getDb();
-    await insertUsageRow(db, {
+  const recording = settleAndRecordUsage({
+    reservation: admission.reservation,
+    usedTokens: totalTokens,
+    usedCostMicros: cost,
+    requestId,
+    usageRow: {
       userId,
       requestId,
       feature,
@@ -191,13 +192,13 @@ async function recordCall(
       // The row belongs to the day the request was admitted on, like its reservation, so a
       // call that runs past midnight still adds up with that day's counters.
       createdAt: admission.admittedAt,
-    });
-  })().catch((error: unknown) => logger.error("writing the usage row failed", { requestId, userId, feature, error }));
+    },
+  });
   const savingAnswer =
     text && input.saveAnswer
       ? input.saveAnswer(text).catch((error: unknown) => logger.error("saving the answer failed", { requestId, userId, feature, error }))
       : undefined;
 
-  await Promise.all([settling, writingUsageRow, savingAnswer]);
+  await Promise.all([recording, savingAnswer]);
   logger.info("model call finished", { requestId, userId, feature, model, status, totalTokens, costMicros: cost, latencyMs });
 }

@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
-import type { Database } from "@/lib/db/client";
-import { llmUsage, usageDaily, usageMonthly, type UsageSource, type UsageStatus } from "@/lib/db/schema";
+import { sql, type Database } from "@/lib/db/client";
+import type { UsageSource, UsageStatus } from "@/lib/db/schema";
 
 export type UsageRowInput = {
   userId: string;
@@ -19,46 +18,54 @@ export type UsageRowInput = {
   createdAt?: Date;
 };
 
+/** The change a settlement makes to the row user's counters of one UTC day in the PostgreSQL counter store. */
+export type CounterSettlement = {
+  /** UTC day (YYYY-MM-DD) of the reservation. */
+  day: string;
+  tokenDifference: number;
+  costDifference: number;
+};
+
+/**
+ * Calls tollgate_record_usage (drizzle/0007_record_usage_function.sql): one statement and one
+ * round trip that settles the reservation when one is given, inserts the usage row and adds it
+ * to the user's daily and monthly rollups in the same transaction.
+ */
+async function recordUsage(db: Database, row: UsageRowInput, settlement: CounterSettlement | null): Promise<void> {
+  await db.execute(sql`select tollgate_record_usage(
+    ${row.userId}::uuid,
+    ${row.requestId}::text,
+    ${row.feature}::text,
+    ${row.model}::text,
+    ${row.tokensIn}::integer,
+    ${row.tokensOut}::integer,
+    ${row.tokensCached ?? 0}::integer,
+    ${row.costMicros}::bigint,
+    ${row.latencyMs}::integer,
+    ${row.status}::text,
+    ${row.usageSource}::text,
+    ${row.chatId ?? null}::uuid,
+    ${row.createdAt ? row.createdAt.toISOString() : null}::timestamptz,
+    ${settlement ? settlement.day : null}::text,
+    ${settlement ? settlement.tokenDifference : 0}::bigint,
+    ${settlement ? settlement.costDifference : 0}::bigint)`);
+}
+
 /**
  * Inserts one usage row and adds it to the user's daily and monthly rollups (`usage_daily`,
  * `usage_monthly`) in the same transaction, so the dashboards' sums never differ from the rows.
  */
 export async function insertUsageRow(db: Database, row: UsageRowInput): Promise<void> {
-  const totalTokens = row.tokensIn + row.tokensOut;
-  const amounts = { requests: 1, tokensIn: row.tokensIn, tokensOut: row.tokensOut, totalTokens, costMicros: row.costMicros };
-
-  await db.transaction(async (tx) => {
-    const [inserted] = await tx
-      .insert(llmUsage)
-      .values({ ...row, totalTokens })
-      .returning({ createdAt: llmUsage.createdAt });
-
-    // The UTC day and month come from the stored created_at, which is the database's clock
-    // when the caller gave no time.
-    const day = inserted!.createdAt.toISOString().slice(0, 10);
-    const month = `${day.slice(0, 7)}-01`;
-
-    await tx
-      .insert(usageDaily)
-      .values({ userId: row.userId, day, ...amounts })
-      .onConflictDoUpdate({ target: [usageDaily.userId, usageDaily.day], set: addExcluded(usageDaily) });
-    await tx
-      .insert(usageMonthly)
-      .values({ userId: row.userId, month, feature: row.feature, model: row.model, ...amounts })
-      .onConflictDoUpdate({
-        target: [usageMonthly.userId, usageMonthly.month, usageMonthly.feature, usageMonthly.model],
-        set: addExcluded(usageMonthly),
-      });
-  });
+  await recordUsage(db, row, null);
 }
 
-/** The SET clause of an upsert that adds the new row's amounts to the existing rollup row. */
-function addExcluded(table: typeof usageDaily | typeof usageMonthly) {
-  return {
-    requests: sql`${table.requests} + excluded.requests`,
-    tokensIn: sql`${table.tokensIn} + excluded.tokens_in`,
-    tokensOut: sql`${table.tokensOut} + excluded.tokens_out`,
-    totalTokens: sql`${table.totalTokens} + excluded.total_tokens`,
-    costMicros: sql`${table.costMicros} + excluded.cost_micros`,
-  };
+/**
+ * Settles a reservation of the PostgreSQL counter store and inserts the call's usage row, with
+ * its rollups, in one statement: either all of it is stored or none of it.
+ */
+export async function insertUsageRowAndSettle(
+  db: Database,
+  { row, settlement }: { row: UsageRowInput; settlement: CounterSettlement },
+): Promise<void> {
+  await recordUsage(db, row, settlement);
 }

@@ -13,7 +13,7 @@
  * user, as POST /api/chat does for a message without a chat id. Without it, nothing is stored.
  */
 import { z } from "zod";
-import { insertChat, insertMessage, titleFromMessage } from "@/lib/chat/conversations";
+import { insertChatWithMessage, insertMessage, titleFromMessage } from "@/lib/chat/conversations";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { parseJsonBody } from "@/lib/http";
@@ -37,8 +37,10 @@ export async function POST(request: Request): Promise<Response> {
   const userId = request.headers.get("x-bench-user-id");
 
   const db = userId ? await getDb() : null;
-  const chatId = db && userId ? (await insertChat(db, { userId, title: titleFromMessage(input.message) })).id : null;
-  if (db && chatId) await insertMessage(db, { chatId, role: "user", content: input.message });
+  const chatId =
+    db && userId
+      ? await insertChatWithMessage(db, { userId, title: titleFromMessage(input.message), role: "user", content: input.message })
+      : null;
 
   const events = getProvider()
     .stream({

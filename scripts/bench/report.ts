@@ -210,22 +210,27 @@ export function renderSection(input: ReportInput): string {
     }
   }
 
-  const verifyApp = verifyMedian(input.verify.verifyAccessToken);
+  const verifyFirstSight = verifyMedian(input.verify.firstSight);
+  const verifySeenBefore = verifyMedian(input.verify.seenBefore);
   const verifyJose = verifyMedian(input.verify.joseWithImportedKey);
   lines.push(
     "",
     "### Access-token verification",
     "",
     `\`scripts/bench/verify-tokens.ts\`${input.verifyPinned ? ", pinned to one CPU with `taskset -c 0`" : " (not pinned: taskset was not found)"}, verifies`,
-    "1,000 distinct access tokens in turn, one at a time, as middleware does. Per CPU second counts the CPU time",
-    "of the process, WebCrypto's worker threads included.",
+    "access tokens one at a time, as middleware does. `verifyAccessToken` keeps the tokens that passed, so it is timed",
+    "twice. First on 20,000 tokens the process has never seen, as on a session's first request to an instance (full",
+    "signature check). Then on 1,000 tokens verified over and over, as on a session's later requests (a lookup).",
+    "Per CPU second counts the CPU time of the process, WebCrypto's worker threads included.",
     "",
     "| verifier | tokens/s (median) | range over rounds | tokens per CPU second |",
     "| --- | --- | --- | --- |",
-    `| \`verifyAccessToken\` (lib/auth/tokens.ts) | ${whole(verifyApp.perSecond)} | ${verifyRange(input.verify.verifyAccessToken)} | ${whole(verifyApp.perCpuSecond)} |`,
+    `| \`verifyAccessToken\` (lib/auth/tokens.ts), first sight of each token | ${whole(verifyFirstSight.perSecond)} | ${verifyRange(input.verify.firstSight)} | ${whole(verifyFirstSight.perCpuSecond)} |`,
+    `| \`verifyAccessToken\`, tokens seen before | ${whole(verifySeenBefore.perSecond)} | ${verifyRange(input.verify.seenBefore)} | ${whole(verifySeenBefore.perCpuSecond)} |`,
     `| jose \`jwtVerify\` with a CryptoKey imported once | ${whole(verifyJose.perSecond)} | ${verifyRange(input.verify.joseWithImportedKey)} | ${whole(verifyJose.perCpuSecond)} |`,
     "",
-    `- Target ≥ ${whole(TARGET_VERIFICATIONS_PER_SECOND)} tokens/s on one core with \`verifyAccessToken\`: ${verdict(verifyApp.perSecond >= TARGET_VERIFICATIONS_PER_SECOND)}`,
+    `- Target ≥ ${whole(TARGET_VERIFICATIONS_PER_SECOND)} tokens/s on one core, tokens seen before: ${verdict(verifySeenBefore.perSecond >= TARGET_VERIFICATIONS_PER_SECOND)}`,
+    `- Target ≥ ${whole(TARGET_VERIFICATIONS_PER_SECOND)} tokens/s on one core, first sight of each token: ${verdict(verifyFirstSight.perSecond >= TARGET_VERIFICATIONS_PER_SECOND)}`,
   );
 
   const loadAverages = measurements.map((run) => run.summary.loadAverage);

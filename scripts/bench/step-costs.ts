@@ -48,7 +48,7 @@ async function main() {
   const { closeDb, getDb, sql } = await import("@/lib/db/client");
   const { authenticateSession } = await import("@/lib/auth/session");
   const { verifyAccessToken } = await import("@/lib/auth/tokens");
-  const { insertChat, insertMessage } = await import("@/lib/chat/conversations");
+  const { insertChatWithMessage } = await import("@/lib/chat/conversations");
   const { getConfig } = await import("@/lib/config");
   const { admitRequest, settleRequest } = await import("@/lib/limits/gate");
   const { createPostgresStore } = await import("@/lib/limits/postgres-store");
@@ -100,11 +100,8 @@ async function main() {
           insertUsageRow(db, { userId: userId(index), requestId: `req_steps_${index}`, feature: "chat", model: "gpt-4o-mini", tokensIn: 20, tokensOut: 60, costMicros: 40, latencyMs: 10, status: "ok", usageSource: "reported" }),
       },
       {
-        name: "`insertChat` + `insertMessage` (also in the baseline)",
-        run: async (index) => {
-          const chat = await insertChat(db, { userId: userId(index), title: "steps" });
-          await insertMessage(db, { chatId: chat.id, role: "user", content: "hello" });
-        },
+        name: "`insertChatWithMessage` (also in the baseline)",
+        run: (index) => insertChatWithMessage(db, { userId: userId(index), title: "steps", role: "user", content: "hello" }),
       },
       { name: "`select 1` (one round trip)", run: () => db.execute(sql`select 1`) },
     ];

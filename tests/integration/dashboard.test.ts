@@ -150,6 +150,18 @@ describe("usage rollups", () => {
     expect(summary.today.requests).toBe(today!.requests);
   });
 
+  it("keeps the row of a deleted chat", async () => {
+    const db = await getDb();
+    const { userId } = await signUp();
+    const deletedChatId = "00000000-0000-4000-8000-000000000000";
+    await insertUsageRow(db, usageRow(userId, { chatId: deletedChatId }));
+
+    const rows = await queryRows<{ chat_id: string | null }>(db, sql`select chat_id from llm_usage where user_id = ${userId}`);
+    expect(rows).toEqual([{ chat_id: null }]);
+    const [daily] = await queryRows<{ requests: number }>(db, sql`select requests from usage_daily where user_id = ${userId}`);
+    expect(daily?.requests).toBe(1);
+  });
+
   it("app summary includes new spend", async () => {
     const db = await getDb();
     const { userId } = await signUp();

@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { getDb } from "@/lib/db/client";
+import { llmUsage, usageDaily, users } from "@/lib/db/schema";
 import { ApiError } from "@/lib/errors";
-import { admitRequest, MIN_OUTPUT_TOKENS, settleRequest } from "@/lib/limits/gate";
+import { admitRequest, MIN_OUTPUT_TOKENS, settleAndRecordUsage, settleRequest } from "@/lib/limits/gate";
+import { logger } from "@/lib/log";
+import type { UsageRowInput } from "@/lib/usage/rows";
 import { DEFAULT_PLANS, type PlanLimits } from "@/lib/limits/plans";
 import type { CounterStore, ReserveInput, ReserveResult } from "@/lib/limits/store";
 import { configureTestEnvironment } from "@/tests/helpers";
@@ -321,5 +326,86 @@ describe(`gate on the ${testedStoreKind()} store`, () => {
     // gpt-4o-mini: 100 prompt tokens at $0.15 and 1,000 output tokens at $0.60 per million.
     expect(admission.reservation.reservedCostMicros).toBe(615);
     expect((await store.peekAppSpend({ now })).spentMicros).toBe(615);
+  });
+});
+
+describe(`settlement with the usage row on the ${testedStoreKind()} store`, () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Inserts a user, whom usage rows must belong to, and admits one request of 100 prompt tokens for them. */
+  async function admitForNewUser() {
+    const userId = randomUUID();
+    await (await getDb()).insert(users).values({ id: userId, email: `settle-${userId}@example.test`, plan: "free" });
+    const admission = await admitRequest({ userId, limits: roomy, promptTokens: 100, model: "gpt-4o-mini", feature: "test", requestId: "req_test", store, spendCapMicros: null });
+    return { userId, admission };
+  }
+
+  function usageRowOf(userId: string, admittedAt: Date): UsageRowInput {
+    return { userId, requestId: "req_test", feature: "test", model: "gpt-4o-mini", tokensIn: 100, tokensOut: 50, costMicros: 45, latencyMs: 10, status: "ok", usageSource: "reported", createdAt: admittedAt };
+  }
+
+  async function storedOf(userId: string) {
+    const db = await getDb();
+    const rows = await db.select().from(llmUsage).where(eq(llmUsage.userId, userId));
+    const [daily] = await db.select().from(usageDaily).where(eq(usageDaily.userId, userId));
+    const snapshot = await store.peek({ userId, now: new Date() });
+    return { rows, daily, snapshot };
+  }
+
+  it("settles and writes the row and its rollup", async () => {
+    const { userId, admission } = await admitForNewUser();
+    const usageRow = usageRowOf(userId, admission.admittedAt);
+    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store });
+
+    const { rows, daily, snapshot } = await storedOf(userId);
+    expect(snapshot.tokensToday).toBe(150);
+    expect(snapshot.requestsToday).toBe(1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.totalTokens).toBe(150);
+    expect(daily?.requests).toBe(1);
+    expect(daily?.totalTokens).toBe(150);
+  });
+
+  it("writes both apart when the combined statement fails", async () => {
+    const { userId, admission } = await admitForNewUser();
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => {});
+    const deadlock = Object.assign(new Error("deadlock detected"), { code: "40P01" });
+    const failingStore = { ...store, settleWithUsageRow: () => Promise.reject(deadlock) };
+    const usageRow = usageRowOf(userId, admission.admittedAt);
+    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store: failingStore });
+
+    const { rows, snapshot } = await storedOf(userId);
+    expect(snapshot.tokensToday).toBe(150);
+    expect(rows).toHaveLength(1);
+    expect(warn).toHaveBeenCalledOnce();
+  });
+
+  it("still settles when the usage row is rejected", async () => {
+    // No users row, so the database rejects the usage row's foreign key.
+    const userId = randomUUID();
+    const admission = await admitRequest({ userId, limits: roomy, promptTokens: 100, model: "gpt-4o-mini", feature: "test", requestId: "req_test", store, spendCapMicros: null });
+    vi.spyOn(logger, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(logger, "error").mockImplementation(() => {});
+    const usageRow = usageRowOf(userId, admission.admittedAt);
+    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store });
+
+    expect((await store.peek({ userId, now: new Date() })).tokensToday).toBe(150);
+    expect(error).toHaveBeenCalledWith("writing the usage row failed", expect.objectContaining({ userId }));
+  });
+
+  it("writes nothing again after a lost connection", async () => {
+    const { userId, admission } = await admitForNewUser();
+    const error = vi.spyOn(logger, "error").mockImplementation(() => {});
+    const lost = Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
+    const failingStore = { ...store, settleWithUsageRow: () => Promise.reject(lost) };
+    const usageRow = usageRowOf(userId, admission.admittedAt);
+    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store: failingStore });
+
+    // The statement may have committed, so a second write could count the call twice. The
+    // reservation stays counted, which errs towards rejecting.
+    const { rows, snapshot } = await storedOf(userId);
+    expect(snapshot.tokensToday).toBe(1_100);
+    expect(rows).toHaveLength(0);
+    expect(error).toHaveBeenCalledOnce();
   });
 });

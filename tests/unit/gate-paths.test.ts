@@ -57,7 +57,7 @@ describe("paths to a model", () => {
     expect(streamers).toEqual(SETTLING_MODULES);
     for (const file of SETTLING_MODULES) {
       const text = files.find((source) => source.file === file)!.text;
-      expect(text).toMatch(/finally\s*\{[\s\S]*settleRequest\(/);
+      expect(text).toMatch(/finally\s*\{[\s\S]*\b(settleRequest|settleAndRecordUsage)\(/);
     }
   });
 

@@ -39,6 +39,13 @@ describe("decideReservation", () => {
     expect(decision).toEqual({ admitted: false, code: "RATE_LIMITED", retryAfterSeconds: 50 });
   });
 
+  it("waits at most a minute for a later admission", () => {
+    // A parallel request that read the clock 300 ms after this one was admitted first.
+    const later = new Date(now.getTime() + 300);
+    const decision = decideReservation(input, { ...empty, requestsThisMinute: 3, oldestInMinute: later, blockingInMinute: later });
+    expect(decision).toEqual({ admitted: false, code: "RATE_LIMITED", retryAfterSeconds: 60 });
+  });
+
   it("rejects at the daily request limit", () => {
     const decision = decideReservation(input, { ...empty, requestsToday: 20 });
     expect(decision).toEqual({ admitted: false, code: "DAILY_REQUEST_LIMIT", retryAfterSeconds: 12 * 3600 });

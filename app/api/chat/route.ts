@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { requireUser } from "@/lib/auth/session";
-import { findChatByIdForUser, insertChat, listMessagesByChat, titleFromMessage } from "@/lib/chat/conversations";
+import { findChatByIdForUser, listMessagesByChat } from "@/lib/chat/conversations";
 import { planTurn, saveTurnAnswer, saveTurnQuestion } from "@/lib/chat/turns";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
@@ -74,8 +74,7 @@ export const POST = withErrorHandling(async (request) => {
   // reservation must be settled, even when saving the message fails.
   let chatId: string;
   try {
-    chatId = chat?.id ?? (await insertChat(db, { userId: user.id, title: titleFromMessage(turn.question) })).id;
-    await saveTurnQuestion(db, { turn, chatId, userId: user.id });
+    chatId = await saveTurnQuestion(db, { turn, chatId: chat?.id ?? null, userId: user.id });
   } catch (error) {
     await releaseAdmission({ admission, userId: user.id, requestId, feature: "chat", model });
     throw error;
