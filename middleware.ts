@@ -4,9 +4,10 @@ import { verifyAccessToken } from "@/lib/auth/tokens";
 import { getConfig } from "@/lib/config";
 import { ERRORS } from "@/lib/errors";
 
-// Middleware runs on the Edge runtime: it verifies the access token's signature and expiry
-// without touching the database. Route handlers verify again and load the user, because a
-// request can reach them without passing here, and only they can see a revoked session.
+// Middleware verifies the access token's signature and expiry without touching the database.
+// Route handlers verify again and load the user, because a request can reach them without passing
+// here, and only they can see a revoked session. It runs on the Node.js runtime (stable since
+// Next.js 15.5), which costs less CPU per request here than the Edge sandbox.
 
 // Keep in step with the page entries of `config.matcher` below.
 const PROTECTED_PAGES = ["/chat", "/generate", "/dashboard", "/admin", "/account"];
@@ -60,6 +61,7 @@ export async function middleware(request: NextRequest) {
 }
 
 export const config = {
+  runtime: "nodejs",
   matcher: [
     "/api/chat/:path*",
     "/api/chats/:path*",

@@ -4,7 +4,8 @@ import { DEMO_MODEL, parseModelPrices, type PriceTable } from "@/lib/llm/models"
 
 /**
  * The only reader of `process.env`. Each variable is named explicitly (not read through a spread
- * of `process.env`) so that Next.js can pass it to the Edge runtime, where middleware runs.
+ * of `process.env`) so that Next.js can inline it into bundles that run outside Node, such as
+ * middleware on the Edge runtime.
  */
 function readEnvironment() {
   return {

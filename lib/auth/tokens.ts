@@ -3,7 +3,8 @@ import { getConfig } from "@/lib/config";
 import type { Role } from "@/lib/db/schema";
 import type { PlanName } from "@/lib/limits/plans";
 
-// This module runs in Edge middleware as well as in Node: it must not import Node built-ins.
+// This module runs in middleware as well as in route handlers. It uses no Node built-ins, so
+// middleware can move back to the Edge runtime without changes here.
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -127,8 +128,8 @@ export function signRefreshToken(claims: { sub: string; tv: number; fam: string;
 }
 
 /**
- * The maximum number of verified access tokens kept per process (middleware's Edge sandbox and
- * the Node server each have their own). At about 600 bytes a token and its claims, a full cache
+ * The maximum number of verified access tokens kept per process (middleware's bundle and the route
+ * handlers' each have their own). At about 600 bytes a token and its claims, a full cache
  * takes some 6 MB, an estimate.
  */
 export const VERIFIED_ACCESS_TOKENS_MAX = 10_000;
