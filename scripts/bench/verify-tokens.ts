@@ -12,7 +12,7 @@
  *
  * bench-overhead.ts starts it pinned to one CPU (`taskset -c 0`) and reads the JSON line it
  * prints last. The rates are per second of wall-clock time and per second of CPU time used
- * by the process (main thread and libuv's thread pool, where WebCrypto runs), which another
+ * by the process (main thread and libuv's thread pool, where jose's WebCrypto runs), which another
  * busy process on the same core does not change.
  *
  *   npx tsx scripts/bench/verify-tokens.ts [--seconds 2] [--rounds 3]
