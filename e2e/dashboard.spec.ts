@@ -55,6 +55,16 @@ function startOfUtcDay(time: number): number {
 }
 
 /**
+ * Returns a time between the start of today (UTC) and `now`, the `index`-th of `count`, so that
+ * rows meant for today stay in today even when the test runs just after midnight. An exponent
+ * above 1 spaces them unevenly, unlike a script's steady rhythm.
+ */
+function earlierToday(now: number, index: number, count: number, exponent = 1): Date {
+  const start = startOfUtcDay(now);
+  return new Date(start + Math.floor((now - start) * ((index + 1) / (count + 1)) ** exponent));
+}
+
+/**
  * Writes usage rows as the app does. Rows dated today are also added to the user's limit
  * counters, as the gate's reservation and settlement would have.
  */
@@ -130,7 +140,7 @@ test("dashboard figures match the database", async ({ page }) => {
   }
   // Today: 17 of the free plan's 20 requests, past the 80% warning.
   const todayRows = Array.from({ length: 17 }, (_, index) =>
-    usageRow(userId, { createdAt: new Date(now - (17 - index) * 60_000), tokensIn: 50 + index, tokensOut: 30 + index, costMicros: 40 + index }),
+    usageRow(userId, { createdAt: earlierToday(now, index, 17), tokensIn: 50 + index, tokensOut: 30 + index, costMicros: 40 + index }),
   );
   await recordUsage([...history, ...todayRows]);
 
@@ -223,7 +233,7 @@ test("admin console figures match the database", async ({ page }) => {
     ...Array.from({ length: 30 }, (_, index) =>
       usageRow(script!.id, { createdAt: new Date(now - (index + 1) * 60_000), model: "gpt-4o", tokensIn: 400, tokensOut: 100, costMicros: 2_000 }),
     ),
-    ...Array.from({ length: 17 }, (_, index) => usageRow(busy!.id, { createdAt: new Date(now - (index + 1) * 7 * 60_000 - 13_000 * index) })),
+    ...Array.from({ length: 17 }, (_, index) => usageRow(busy!.id, { createdAt: earlierToday(now, index, 17, 1.5) })),
     usageRow(quiet!.id, { createdAt: new Date(startOfUtcDay(now) - 2 * DAY_MS), costMicros: 5_000 }),
   ]);
 
