@@ -1,3 +1,4 @@
+import { googleRedirectUri } from "@/lib/auth/google";
 import { ConfigError, getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { logger } from "@/lib/log";
@@ -29,5 +30,7 @@ export async function startServer(): Promise<void> {
     database: config.database.kind,
     model: config.llm.kind === "demo" ? "demo" : config.llm.model,
     googleSignIn: config.google ? config.google.issuer : "off",
+    // The redirect URI must be registered with the provider exactly as it is logged here.
+    ...(config.google ? { googleRedirectUri: googleRedirectUri(config.appUrl) } : {}),
   });
 }
