@@ -4,12 +4,14 @@ import { verifyAccessToken } from "@/lib/auth/tokens";
 import { getConfig } from "@/lib/config";
 import { ERRORS } from "@/lib/errors";
 
-// Middleware verifies the access token's signature and expiry without touching the database.
-// Route handlers verify again and load the user, because a request can reach them without passing
-// here, and only they can see a revoked session. It runs on the Node.js runtime (stable since
-// Next.js 15.5), which costs less CPU per request here than the Edge sandbox.
+// Middleware guards pages: it verifies the access token's signature and expiry without touching
+// the database, and sends a visitor without a valid token through refresh or to sign-in. API
+// routes are not matched. Each handler verifies the token and loads the user itself, because a
+// request can reach it without passing here and only it can see a revoked session. A second
+// check here only added CPU to every LLM request. Middleware runs on the Node.js runtime (stable
+// since Next.js 15.5), which costs less CPU per request than the Edge sandbox.
 
-// Keep in step with the page entries of `config.matcher` below.
+// Keep in step with `config.matcher` below.
 const PROTECTED_PAGES = ["/chat", "/generate", "/dashboard", "/admin", "/account"];
 
 function isProtectedPage(pathname: string): boolean {
@@ -34,10 +36,6 @@ export async function middleware(request: NextRequest) {
   if (verified?.ok) return NextResponse.next();
 
   const code = !token || !verified || verified.ok ? "AUTH_REQUIRED" : verified.reason;
-  if (pathname.startsWith("/api/")) {
-    return NextResponse.json({ error: ERRORS[code].message, code }, { status: 401 });
-  }
-
   if (!isProtectedPage(pathname)) return NextResponse.next();
 
   // Client-side navigations and link prefetches fetch the page with `fetch`, not as a document.
@@ -63,12 +61,6 @@ export async function middleware(request: NextRequest) {
 export const config = {
   runtime: "nodejs",
   matcher: [
-    "/api/chat/:path*",
-    "/api/chats/:path*",
-    "/api/generate/:path*",
-    "/api/usage/:path*",
-    "/api/me/:path*",
-    "/api/admin/:path*",
     "/chat/:path*",
     "/generate/:path*",
     "/dashboard/:path*",

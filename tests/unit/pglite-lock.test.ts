@@ -43,10 +43,10 @@ describe("embedded database lock", () => {
 
   it("is released when the process exits", () => {
     const dir = freshFolder();
-    const module = path.resolve("lib/db/pglite-lock.ts");
+    const lockModule = path.resolve("lib/db/pglite-lock.ts");
     const run = spawnSync(path.resolve("node_modules/.bin/tsx"), [
       "--eval",
-      `import { existsSync } from "node:fs"; import { lockDataFolder } from ${JSON.stringify(module)};
+      `import { existsSync } from "node:fs"; import { lockDataFolder } from ${JSON.stringify(lockModule)};
        lockDataFolder(${JSON.stringify(dir)}); process.stdout.write(String(existsSync(${JSON.stringify(`${dir}.lock`)})));`,
     ]);
     expect(run.status).toBe(0);
