@@ -9,7 +9,7 @@ const MODEL_PORT = 4010;
 const OIDC_PORT = 4020;
 export const APP_URL = `http://localhost:${APP_PORT}`;
 export const MODEL_SERVER_URL = `http://127.0.0.1:${MODEL_PORT}`;
-/** The local OpenID Connect provider that stands in for Google (e2e/oidc-server.ts). */
+/** URL of the local OpenID Connect provider that replaces Google (e2e/oidc-server.ts). */
 export const OIDC_SERVER_URL = `http://127.0.0.1:${OIDC_PORT}`;
 
 const appEnvironment: Record<string, string> = {

@@ -8,7 +8,7 @@
  *
  * To use it, set AUTH_GOOGLE_ISSUER=<printed URL> and any AUTH_GOOGLE_ID and
  * AUTH_GOOGLE_SECRET. Run it with `npx tsx e2e/oidc-server.ts --port 4020`. Control endpoints:
- *   POST /__control/outage  {"down": true} makes every other endpoint answer 503, as a provider
+ *   POST /__control/outage  {"down": true} makes every other endpoint respond 503, as a provider
  *                           that is down would; {"down": false} brings it back
  *   POST /__control/reset   no outage, no remembered sign-ins (204)
  *   GET  /__control/health  200 once the server listens
@@ -187,7 +187,7 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 const USAGE = `Usage: npx tsx e2e/oidc-server.ts [--port PORT]
 
-Starts a local OpenID Connect provider on 127.0.0.1 that stands in for Google, and prints its
+Starts a local OpenID Connect provider on 127.0.0.1 that replaces Google, and prints its
 issuer URL for AUTH_GOOGLE_ISSUER.
   --port PORT  TCP port to listen on, from 0 to 65535 (default 0, which picks a free port)`;
 

@@ -175,10 +175,10 @@ export function parseConfig(environment: Record<string, string | undefined> = re
     );
   }
 
-  // Without a key the demo model answers, so a base URL alone would be ignored without a word.
+  // Without a key the demo model replies, so a base URL alone would be silently ignored.
   if (values.OPENAI_BASE_URL && !values.OPENAI_API_KEY) {
     throw new ConfigError(
-      "OPENAI_BASE_URL is set but OPENAI_API_KEY is not, so the demo model would answer. Set OPENAI_API_KEY too (any value, for a server that needs no key).",
+      "OPENAI_BASE_URL is set but OPENAI_API_KEY is missing, so the demo model would reply instead. Set OPENAI_API_KEY too (any value, for a server that needs no key).",
     );
   }
 

@@ -37,8 +37,8 @@ export function clearSessionCookies(response: NextResponse): void {
   response.cookies.set(REFRESH_COOKIE, "", { ...attributes, path: REFRESH_COOKIE_PATH, maxAge: 0 });
 }
 
-// Where to go after a Google sign-in: set when it starts, read and cleared when Google sends the
-// person back. Only Tollgate's Google routes under /api/oauth see it.
+// Path to open after a Google sign-in. The cookie is set when the sign-in starts, then read and
+// cleared when Google sends the person back. Only Tollgate's Google routes under /api/oauth see it.
 const OAUTH_NEXT_COOKIE = "oauthNext";
 const OAUTH_NEXT_PATH = "/api/oauth";
 const OAUTH_NEXT_SECONDS = 15 * 60;

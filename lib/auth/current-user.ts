@@ -1,10 +1,9 @@
 import "server-only";
 import { cookies } from "next/headers";
 import { ACCESS_COOKIE } from "@/lib/auth/cookies";
-import { authenticateSession, type Session } from "@/lib/auth/session";
+import { findSession, type Session } from "@/lib/auth/session";
 import type { User } from "@/lib/auth/users";
 import { getDb } from "@/lib/db/client";
-import { ApiError } from "@/lib/errors";
 
 /**
  * Returns the signed-in user and their session for a Server Component or server action, or null.
@@ -14,12 +13,7 @@ import { ApiError } from "@/lib/errors";
 export async function getCurrentSession(): Promise<Session | null> {
   const token = (await cookies()).get(ACCESS_COOKIE)?.value;
   if (!token) return null;
-  try {
-    return await authenticateSession(await getDb(), token);
-  } catch (error) {
-    if (error instanceof ApiError) return null;
-    throw error;
-  }
+  return findSession(await getDb(), token);
 }
 
 /** Returns the signed-in user for a Server Component or server action, or null (see getCurrentSession). */

@@ -4,6 +4,7 @@ import type { Profile } from "@auth/core/types";
 import Google from "next-auth/providers/google";
 import type { GoogleIdentity } from "@/lib/auth/google-accounts";
 import type { Config } from "@/lib/config";
+import { ApiError, errorResponse } from "@/lib/errors";
 import { logger } from "@/lib/log";
 
 // Auth.js (next-auth v5, built on @auth/core) runs the OAuth exchange with Google: discovery,
@@ -27,6 +28,11 @@ export function googleRedirectUri(appUrl: URL): string {
 /** Returns the "Continue with Google" link, which returns to `nextPath` once signed in. */
 export function googleStartPath(nextPath: string): string {
   return `${GOOGLE_BASE_PATH}/google${nextPath === "/chat" ? "" : `?next=${encodeURIComponent(nextPath)}`}`;
+}
+
+/** Returns the 404 that both Google routes give when Google sign-in is not configured. */
+export function googleNotConfiguredResponse(): Response {
+  return errorResponse(new ApiError("NOT_FOUND", "Google sign-in is not configured on this server."));
 }
 
 type GoogleConfig = NonNullable<Config["google"]>;

@@ -242,6 +242,16 @@ export async function authenticateSession(db: Database, accessToken: string | un
   return { user: found.user, familyId: fam };
 }
 
+/** Returns the session of an access token, or null when there is none or it is stale or revoked. */
+export async function findSession(db: Database, accessToken: string | undefined): Promise<Session | null> {
+  try {
+    return await authenticateSession(db, accessToken);
+  } catch (error) {
+    if (error instanceof ApiError) return null;
+    throw error;
+  }
+}
+
 /** Returns the signed-in user for an access token, or throws the contract's 401 (see authenticateSession). */
 export async function authenticateAccessToken(db: Database, accessToken: string | undefined): Promise<User> {
   return (await authenticateSession(db, accessToken)).user;

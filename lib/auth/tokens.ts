@@ -48,18 +48,22 @@ type SigningKey = { key: CryptoKey; kid: string };
 
 const keyCache = new Map<string, SigningKey>();
 
-// The key id is derived from the secret, so a token names the key that signed it without
-// revealing it, and verification picks that key out of the current and previous secrets.
+/**
+ * Returns the key id of a secret. It is derived from the secret, so a token names the key that
+ * signed it without revealing it, and verification picks that key out of the current and previous
+ * secrets.
+ */
+function keyId(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex").slice(0, 12);
+}
+
 async function signingKey(secret: string): Promise<SigningKey> {
   let entry = keyCache.get(secret);
   if (!entry) {
+    // Imported once: handing jose raw bytes makes it import the key again on every signature.
     const bytes = new TextEncoder().encode(secret);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const kid = Array.from(digest.slice(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
-    // Imported once: handing jose raw bytes makes it import the key again on every call, which
-    // doubled the cost of each verification in the overhead benchmark.
-    const key = await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    entry = { key, kid };
+    const key = await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    entry = { key, kid: keyId(secret) };
     keyCache.set(secret, entry);
   }
   return entry;
@@ -94,9 +98,7 @@ function verificationKeys(secrets: Array<string | undefined>): VerificationKey[]
     .map((secret) => {
       let entry = verificationKeyCache.get(secret);
       if (!entry) {
-        const bytes = Buffer.from(secret, "utf8");
-        // The same key id as signingKey derives with WebCrypto.
-        entry = { kid: createHash("sha256").update(bytes).digest("hex").slice(0, 12), secret: bytes };
+        entry = { kid: keyId(secret), secret: Buffer.from(secret, "utf8") };
         verificationKeyCache.set(secret, entry);
       }
       return entry;

@@ -160,7 +160,6 @@ describe("Google sign-in for a new person", () => {
   });
 });
 
-// ../shared/cases/google-email-collision.md
 // A password account exists for the address. Google profiles arrive for it verified, unverified
 // and in another letter case: none may be linked by email.
 describe("address with a password account", () => {

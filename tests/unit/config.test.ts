@@ -92,7 +92,7 @@ describe("configuration", () => {
   });
 
   it("rejects OPENAI_BASE_URL without a key", () => {
-    expect(configError({ ...secrets, OPENAI_BASE_URL: "http://127.0.0.1:4010/v1" })).toContain("OPENAI_API_KEY is not");
+    expect(configError({ ...secrets, OPENAI_BASE_URL: "http://127.0.0.1:4010/v1" })).toContain("OPENAI_API_KEY is missing");
   });
 
   it("rejects an unknown LOG_LEVEL", () => {

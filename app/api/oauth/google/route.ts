@@ -1,10 +1,9 @@
 import { NextResponse } from "next/server";
 import { setOAuthNextCookie } from "@/lib/auth/cookies";
-import { GoogleSignInError, startGoogleSignIn } from "@/lib/auth/google";
+import { GoogleSignInError, googleNotConfiguredResponse, startGoogleSignIn } from "@/lib/auth/google";
 import { GOOGLE_SIGN_IN_ERROR, googleErrorPath } from "@/lib/auth/google-errors";
 import { safeNextPath } from "@/lib/client/next-path";
 import { getConfig } from "@/lib/config";
-import { ApiError, errorResponse } from "@/lib/errors";
 import { logger } from "@/lib/log";
 
 export const runtime = "nodejs";
@@ -19,7 +18,7 @@ export const runtime = "nodejs";
  */
 export async function GET(request: Request) {
   const { appUrl, google } = getConfig();
-  if (!google) return errorResponse(new ApiError("NOT_FOUND", "Google sign-in is not configured on this server."));
+  if (!google) return googleNotConfiguredResponse();
 
   const nextPath = safeNextPath(new URL(request.url).searchParams.get("next"));
   const linking = nextPath === "/account";

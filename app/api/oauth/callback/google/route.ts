@@ -1,14 +1,13 @@
 import { NextResponse } from "next/server";
-import { clearOAuthNextCookie, readOAuthNextCookie, setSessionCookies } from "@/lib/auth/cookies";
-import { finishGoogleSignIn, GoogleSignInError } from "@/lib/auth/google";
+import { ACCESS_COOKIE, clearOAuthNextCookie, readCookie, readOAuthNextCookie, setSessionCookies } from "@/lib/auth/cookies";
+import { finishGoogleSignIn, GoogleSignInError, googleNotConfiguredResponse } from "@/lib/auth/google";
 import { resolveGoogleAccount } from "@/lib/auth/google-accounts";
 import { GOOGLE_SIGN_IN_ERROR, googleErrorPath, type GoogleErrorCode } from "@/lib/auth/google-errors";
-import { createSession, requireUser } from "@/lib/auth/session";
+import { createSession, findSession } from "@/lib/auth/session";
 import type { User } from "@/lib/auth/users";
 import { safeNextPath } from "@/lib/client/next-path";
 import { getConfig } from "@/lib/config";
-import { getDb, type Database } from "@/lib/db/client";
-import { ApiError, errorResponse } from "@/lib/errors";
+import { getDb } from "@/lib/db/client";
 import { logger } from "@/lib/log";
 
 export const runtime = "nodejs";
@@ -21,7 +20,7 @@ export const runtime = "nodejs";
  */
 export async function GET(request: Request) {
   const { appUrl, google, adminEmails } = getConfig();
-  if (!google) return errorResponse(new ApiError("NOT_FOUND", "Google sign-in is not configured on this server."));
+  if (!google) return googleNotConfiguredResponse();
 
   const nextPath = safeNextPath(readOAuthNextCookie(request));
   let signedInUser: User | null = null;
@@ -31,7 +30,8 @@ export async function GET(request: Request) {
 
   try {
     const db = await getDb();
-    signedInUser = await findSignedInUser(db, request);
+    // A stale or revoked session counts as none.
+    signedInUser = (await findSession(db, readCookie(request, ACCESS_COOKIE)))?.user ?? null;
     const finished = await finishGoogleSignIn(google, appUrl, request);
     authCookies = finished.cookies;
     const outcome = await resolveGoogleAccount(db, finished.identity, { signedInUser, adminEmails });
@@ -63,14 +63,4 @@ export async function GET(request: Request) {
   clearOAuthNextCookie(response);
   if (tokens) setSessionCookies(response, tokens);
   return response;
-}
-
-/** Returns the user signed in in this browser, or null for none or a stale or revoked session. */
-async function findSignedInUser(db: Database, request: Request): Promise<User | null> {
-  try {
-    return await requireUser(db, request);
-  } catch (error) {
-    if (error instanceof ApiError) return null;
-    throw error;
-  }
 }
