@@ -91,7 +91,8 @@ export function UsageChart({ days }: { days: Day[] }) {
             tick={{ fill: "currentColor", fontSize: 11 }}
             stroke="currentColor"
             strokeOpacity={0.4}
-            width={52}
+            // Wide enough for two significant digits of a small cost, such as $0.00015.
+            width={64}
           />
           <Tooltip content={DayTooltip} cursor={{ fill: "currentColor", fillOpacity: 0.08 }} />
           <Bar yAxisId="tokens" dataKey="tokens" name="Tokens" fill={TOKENS_COLOUR} radius={[3, 3, 0, 0]} isAnimationActive={false} />
