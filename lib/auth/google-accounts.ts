@@ -68,7 +68,13 @@ async function resolveOnce(db: Database, identity: GoogleIdentity, { signedInUse
 
   if (!identity.emailVerified) return { ok: false, code: "GOOGLE_EMAIL_UNVERIFIED" };
   const email = normaliseEmail(identity.email);
-  if (await findUserByEmail(db, { email })) return { ok: false, code: "GOOGLE_EMAIL_TAKEN" };
+  if (await findUserByEmail(db, { email })) {
+    // A parallel callback for the same person may have created the user and its link since the
+    // first lookup, and then this is that user, not someone else's account.
+    const justLinked = await findLinkedUser(db, identity.subject);
+    if (justLinked) return { ok: true, user: justLinked, created: false, linked: false };
+    return { ok: false, code: "GOOGLE_EMAIL_TAKEN" };
+  }
 
   // The user and the link are written together: a failure leaves neither.
   const user = await db.transaction(async (tx) => {

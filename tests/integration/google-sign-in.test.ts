@@ -151,10 +151,10 @@ describe("Google sign-in for a new person", () => {
 
   it("parallel first sign-ins create one user", async () => {
     const email = uniqueEmail("twice");
-    const results = await Promise.all([continueWithGoogle({ email }), continueWithGoogle({ email })]);
+    const results = await Promise.all(Array.from({ length: 6 }, () => continueWithGoogle({ email })));
     const ids = await Promise.all(results.map(async (result) => (await currentUser(result.cookie))?.id));
     expect(ids[0]).toBeDefined();
-    expect(ids[1]).toBe(ids[0]);
+    for (const id of ids) expect(id).toBe(ids[0]);
     expect(await usersWithAddress(email)).toHaveLength(1);
     expect(await googleLinks(ids[0]!)).toHaveLength(1);
   });
