@@ -81,4 +81,22 @@ export async function queryRows<Row>(db: Database, query: SQL): Promise<Row[]> {
   return Array.isArray(result) ? result : result.rows;
 }
 
+type DriverClient =
+  | { unsafe: (text: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown[]> }
+  | { query: (text: string, params: unknown[]) => Promise<{ rows: unknown[] }> };
+
+/**
+ * Runs one statement with positional parameters ($1, $2, ...) straight on the driver, as a
+ * prepared statement: postgres.js prepares it once per connection, so PostgreSQL parses and
+ * plans it once, and Drizzle builds no query. For the few statements that every LLM request
+ * runs, where that work cost more than running them. `text` must be a constant: every value
+ * goes in `params`.
+ */
+export async function runPrepared<Row>(db: Database, text: string, params: unknown[]): Promise<Row[]> {
+  const client = (db as unknown as { $client?: DriverClient }).$client;
+  if (!client) throw new Error("runPrepared needs the database itself; a transaction has no driver client of its own.");
+  if ("unsafe" in client) return (await client.unsafe(text, params, { prepare: true })) as Row[];
+  return (await client.query(text, params)).rows as Row[];
+}
+
 export { sql };

@@ -1,4 +1,4 @@
-import { queryRows, sql, type Database } from "@/lib/db/client";
+import { queryRows, runPrepared, sql, type Database } from "@/lib/db/client";
 import { logger } from "@/lib/log";
 import { insertUsageRowAndSettle } from "@/lib/usage/rows";
 import {
@@ -64,6 +64,10 @@ type ReserveRow = {
 // A second call fails only if the same user's parallel requests changed the budget in between.
 const MAX_PRICING_ATTEMPTS = 5;
 
+const RESERVE_STATEMENT = `select * from tollgate_reserve($1::uuid, $2::text, $3::timestamptz, $4::timestamptz,
+  $5::timestamptz, $6::integer, $7::integer, $8::bigint, $9::integer, $10::integer, $11::integer, $12::bigint, $13::bigint,
+  $14::integer)`;
+
 /**
  * Runs one reservation as a single call of tollgate_reserve (drizzle/*_reserve_functions.sql),
  * so it takes one round trip: the function locks the user, deletes stale rows, reads the
@@ -71,24 +75,22 @@ const MAX_PRICING_ATTEMPTS = 5;
  */
 async function callReserve(db: Database, input: ReserveInput, cost: { micros: number; outputCap: number } | null): Promise<ReserveRow> {
   const { userId, limits, now } = input;
-  const [row] = await queryRows<ReserveRow>(
-    db,
-    sql`select * from tollgate_reserve(
-          ${userId}::uuid,
-          ${utcDay(now)}::text,
-          ${now.toISOString()}::timestamptz,
-          ${new Date(now.getTime() - MINUTE_MS).toISOString()}::timestamptz,
-          ${dayCountersExpireAt(now).toISOString()}::timestamptz,
-          ${limits.requestsPerMinute}::integer,
-          ${limits.requestsPerDay}::integer,
-          ${limits.tokensPerDay}::bigint,
-          ${input.promptTokens}::integer,
-          ${input.maxOutputTokens}::integer,
-          ${input.minOutputTokens}::integer,
-          ${input.spendCap ? input.spendCap.capMicros : null}::bigint,
-          ${cost ? cost.micros : null}::bigint,
-          ${cost ? cost.outputCap : null}::integer)`,
-  );
+  const [row] = await runPrepared<ReserveRow>(db, RESERVE_STATEMENT, [
+    userId,
+    utcDay(now),
+    now.toISOString(),
+    new Date(now.getTime() - MINUTE_MS).toISOString(),
+    dayCountersExpireAt(now).toISOString(),
+    limits.requestsPerMinute,
+    limits.requestsPerDay,
+    limits.tokensPerDay,
+    input.promptTokens,
+    input.maxOutputTokens,
+    input.minOutputTokens,
+    input.spendCap ? input.spendCap.capMicros : null,
+    cost ? cost.micros : null,
+    cost ? cost.outputCap : null,
+  ]);
   if (!row) throw new Error("tollgate_reserve returned no row.");
   return row;
 }

@@ -1,4 +1,4 @@
-import { sql, type Database } from "@/lib/db/client";
+import { runPrepared, type Database } from "@/lib/db/client";
 import type { UsageSource, UsageStatus } from "@/lib/db/schema";
 
 export type UsageRowInput = {
@@ -26,29 +26,34 @@ export type CounterSettlement = {
   costDifference: number;
 };
 
+const RECORD_USAGE_STATEMENT = `select tollgate_record_usage($1::uuid, $2::text, $3::text, $4::text, $5::integer,
+  $6::integer, $7::integer, $8::bigint, $9::integer, $10::text, $11::text, $12::uuid, $13::timestamptz, $14::text,
+  $15::bigint, $16::bigint)`;
+
 /**
  * Calls tollgate_record_usage (drizzle/0007_record_usage_function.sql): one statement and one
  * round trip that settles the reservation when one is given, inserts the usage row and adds it
  * to the user's daily and monthly rollups in the same transaction.
  */
 async function recordUsage(db: Database, row: UsageRowInput, settlement: CounterSettlement | null): Promise<void> {
-  await db.execute(sql`select tollgate_record_usage(
-    ${row.userId}::uuid,
-    ${row.requestId}::text,
-    ${row.feature}::text,
-    ${row.model}::text,
-    ${row.tokensIn}::integer,
-    ${row.tokensOut}::integer,
-    ${row.tokensCached ?? 0}::integer,
-    ${row.costMicros}::bigint,
-    ${row.latencyMs}::integer,
-    ${row.status}::text,
-    ${row.usageSource}::text,
-    ${row.chatId ?? null}::uuid,
-    ${row.createdAt ? row.createdAt.toISOString() : null}::timestamptz,
-    ${settlement ? settlement.day : null}::text,
-    ${settlement ? settlement.tokenDifference : 0}::bigint,
-    ${settlement ? settlement.costDifference : 0}::bigint)`);
+  await runPrepared(db, RECORD_USAGE_STATEMENT, [
+    row.userId,
+    row.requestId,
+    row.feature,
+    row.model,
+    row.tokensIn,
+    row.tokensOut,
+    row.tokensCached ?? 0,
+    row.costMicros,
+    row.latencyMs,
+    row.status,
+    row.usageSource,
+    row.chatId ?? null,
+    row.createdAt ? row.createdAt.toISOString() : null,
+    settlement ? settlement.day : null,
+    settlement ? settlement.tokenDifference : 0,
+    settlement ? settlement.costDifference : 0,
+  ]);
 }
 
 /**

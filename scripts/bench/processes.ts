@@ -82,15 +82,56 @@ export async function runToCompletion(input: { name: string; command: string; ar
 // Linux reports process CPU time in clock ticks, which are 1/100 s on every common build.
 const CLOCK_TICKS_PER_SECOND = 100;
 
-type ProcessStat = { pid: number; parentPid: number; cpuMilliseconds: number };
+type ProcessStat = { pid: number; name: string; parentPid: number; cpuMilliseconds: number };
 
 function readStat(pid: string): ProcessStat | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name in brackets may contain spaces, so the fields are counted after it.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const nameEnd = stat.lastIndexOf(")");
+    const fields = stat.slice(nameEnd + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { pid: Number(pid), parentPid: Number(fields[1]), cpuMilliseconds: (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
+    return {
+      pid: Number(pid),
+      name: stat.slice(stat.indexOf("(") + 1, nameEnd),
+      parentPid: Number(fields[1]),
+      cpuMilliseconds: (ticks * 1000) / CLOCK_TICKS_PER_SECOND,
+    };
+  } catch {
+    return null;
+  }
+}
+
+function readAllStats(): ProcessStat[] | null {
+  try {
+    return readdirSync("/proc")
+      .filter((name) => /^\d+$/.test(name))
+      .map(readStat)
+      .filter((stat): stat is ProcessStat => stat !== null);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Returns the CPU time used so far by every process with one of these command names, such as
+ * `postgres` for a PostgreSQL server and all its backends, in milliseconds. Servers run by
+ * another user count too, because /proc/PID/stat is readable by all. Null without /proc.
+ */
+export function namedProcessesCpuMilliseconds(names: string[]): number | null {
+  const stats = readAllStats();
+  if (stats === null) return null;
+  return stats.filter((stat) => names.includes(stat.name)).reduce((sum, stat) => sum + stat.cpuMilliseconds, 0);
+}
+
+/** Returns the CPU time that all CPUs of the machine have spent busy so far, in milliseconds; null without /proc. */
+export function machineBusyMilliseconds(): number | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const ticks = line.split(/\s+/).slice(1, 9).map(Number);
+    const busy = ticks.reduce((sum, value) => sum + value, 0) - ticks[3]! - ticks[4]!;
+    return (busy * 1000) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return null;
   }
@@ -103,15 +144,8 @@ function readStat(pid: string): ProcessStat | null {
  */
 export function cpuMilliseconds(pid: number | undefined): number | null {
   if (pid === undefined) return null;
-  let stats: ProcessStat[];
-  try {
-    stats = readdirSync("/proc")
-      .filter((name) => /^\d+$/.test(name))
-      .map(readStat)
-      .filter((stat): stat is ProcessStat => stat !== null);
-  } catch {
-    return null;
-  }
+  const stats = readAllStats();
+  if (stats === null) return null;
   if (!stats.some((stat) => stat.pid === pid)) return null;
 
   const tree = new Set([pid]);

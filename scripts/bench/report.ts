@@ -18,6 +18,10 @@ export type Measurement = {
     appCpuMsPerRequest: number | null;
     /** CPU time of the Upstash REST bridge per completed request, in ms; null without a bridge. */
     bridgeCpuMsPerRequest: number | null;
+    /** CPU time of the PostgreSQL and Redis server processes per completed request, in ms. */
+    databaseCpuMsPerRequest: number | null;
+    /** Busy time of all the machine's CPUs per completed request, in ms, whatever ran on them. */
+    machineCpuMsPerRequest: number | null;
   };
 };
 
@@ -26,7 +30,7 @@ export type ReportInput = {
   sectionEnd: string;
   startedAt: Date;
   command: string;
-  options: { seconds: number; rounds: number; users: number };
+  options: { seconds: number; rounds: number; users: number; warmUpSeconds: number };
   storeNames: Record<StoreKind, string>;
   phases: Array<{ store: StoreKind; detail: string }>;
   measurements: Measurement[];
@@ -54,6 +58,8 @@ type Aggregate = {
   loadAverage: number;
   appCpuMsPerRequest: number | null;
   bridgeCpuMsPerRequest: number | null;
+  databaseCpuMsPerRequest: number | null;
+  machineCpuMsPerRequest: number | null;
   runs: number;
 };
 
@@ -83,6 +89,8 @@ function aggregate(runs: Measurement[]): Aggregate {
     loadAverage: median(pick((summary) => summary.loadAverage)),
     appCpuMsPerRequest: medianOrNull(runs.map((run) => run.summary.appCpuMsPerRequest)),
     bridgeCpuMsPerRequest: medianOrNull(runs.map((run) => run.summary.bridgeCpuMsPerRequest)),
+    databaseCpuMsPerRequest: medianOrNull(runs.map((run) => run.summary.databaseCpuMsPerRequest)),
+    machineCpuMsPerRequest: medianOrNull(runs.map((run) => run.summary.machineCpuMsPerRequest)),
     runs: runs.length,
   };
 }
@@ -92,8 +100,7 @@ const milliseconds = (value: number) => value.toFixed(2);
 const cpu = (value: number | null) => (value === null ? "–" : value.toFixed(2));
 const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(2)}`;
 const percent = (value: number) => `${Math.round(value * 100)}%`;
-const addedCpu = (gated: Aggregate, baseline: Aggregate) =>
-  gated.appCpuMsPerRequest === null || baseline.appCpuMsPerRequest === null ? "–" : signed(gated.appCpuMsPerRequest - baseline.appCpuMsPerRequest);
+const addedCpu = (gated: number | null, baseline: number | null) => (gated === null || baseline === null ? "–" : signed(gated - baseline));
 const verdict = (met: boolean) => (met ? "met" : "**missed**");
 
 function verifyMedian(figures: VerifyFigures[]) {
@@ -124,12 +131,14 @@ export function renderSection(input: ReportInput): string {
     "- **bare**: the baseline route without chat storage: the model's stream alone, for scale.",
     "",
     `The model is e2e/openai-server.ts in its own process, answering at once (about 20 chunks). Each run is a closed loop`,
-    `of ${options.seconds} s at a fixed concurrency, after a warm-up; requests draw in turn from ${whole(options.users)} signed-in users.`,
+    `of ${options.seconds} s at a fixed concurrency, after ${options.warmUpSeconds} s of warm-up per variant; requests draw in turn from ${whole(options.users)} signed-in users.`,
     `Each configuration ran ${options.rounds} times, the variants in a rotating order. The tables give the median of the`,
     "runs for each figure, and the lowest and highest throughput. Latency runs from sending the request to the end",
     "of the stream; first byte is the first byte of the response body (the response starts with the first piece of text).",
     "App CPU is the CPU time of the `next start` process and its children per request (from /proc), which depends less than the",
-    "other figures on what else the machine runs; the bridge's is the same for the Upstash REST bridge.",
+    "other figures on what else the machine runs; the bridge's is the same for the Upstash REST bridge. Database CPU is that of",
+    "every PostgreSQL and Redis server process, and machine CPU is the busy time of all CPUs per request, whatever ran on them",
+    "(the load generator, the model server and the kernel's loopback network included).",
   ];
 
   for (const phase of input.phases) {
@@ -142,8 +151,8 @@ export function renderSection(input: ReportInput): string {
       "",
       `### ${input.storeNames[phase.store]} counters`,
       "",
-      "| concurrency | variant | req/s | req/s range | p50 ms | p99 ms | first byte p50 ms | first byte p99 ms | app CPU ms/req | bridge CPU ms/req | load average |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| concurrency | variant | req/s | req/s range | p50 ms | p99 ms | first byte p50 ms | first byte p99 ms | app CPU ms/req | bridge CPU ms/req | database CPU ms/req | machine CPU ms/req | load average |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     for (const concurrency of concurrencies) {
       for (const variant of ["gated", "baseline", "bare"] as const) {
@@ -151,15 +160,16 @@ export function renderSection(input: ReportInput): string {
         lines.push(
           `| ${concurrency} | ${variant} | ${whole(figures.requestsPerSecond)} | ${whole(figures.minRequestsPerSecond)}–${whole(figures.maxRequestsPerSecond)} | ` +
             `${milliseconds(figures.latencyP50)} | ${milliseconds(figures.latencyP99)} | ${milliseconds(figures.firstByteP50)} | ` +
-            `${milliseconds(figures.firstByteP99)} | ${cpu(figures.appCpuMsPerRequest)} | ${cpu(figures.bridgeCpuMsPerRequest)} | ${figures.loadAverage.toFixed(1)} |`,
+            `${milliseconds(figures.firstByteP99)} | ${cpu(figures.appCpuMsPerRequest)} | ${cpu(figures.bridgeCpuMsPerRequest)} | ` +
+            `${cpu(figures.databaseCpuMsPerRequest)} | ${cpu(figures.machineCpuMsPerRequest)} | ${figures.loadAverage.toFixed(1)} |`,
         );
       }
     }
 
     lines.push(
       "",
-      "| concurrency | gated ÷ baseline req/s | added p50 ms | added p99 ms | added first byte p50 ms | added app CPU ms/req | gated ÷ bare req/s |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      "| concurrency | gated ÷ baseline req/s | added p50 ms | added p99 ms | added first byte p50 ms | added app CPU ms/req | added machine CPU ms/req | gated ÷ bare req/s |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     const verdicts: string[] = [];
     for (const concurrency of concurrencies) {
@@ -171,7 +181,8 @@ export function renderSection(input: ReportInput): string {
       const addedP99 = gated.latencyP99 - baseline.latencyP99;
       lines.push(
         `| ${concurrency} | ${percent(ratio)} | ${signed(addedP50)} | ${signed(addedP99)} | ` +
-          `${signed(gated.firstByteP50 - baseline.firstByteP50)} | ${addedCpu(gated, baseline)} | ${percent(gated.requestsPerSecond / bare.requestsPerSecond)} |`,
+          `${signed(gated.firstByteP50 - baseline.firstByteP50)} | ${addedCpu(gated.appCpuMsPerRequest, baseline.appCpuMsPerRequest)} | ` +
+          `${addedCpu(gated.machineCpuMsPerRequest, baseline.machineCpuMsPerRequest)} | ${percent(gated.requestsPerSecond / bare.requestsPerSecond)} |`,
       );
       verdicts.push(`throughput at concurrency ${concurrency} ${percent(ratio)} of the baseline (target ≥ ${percent(TARGET_THROUGHPUT_RATIO)}): ${verdict(ratio >= TARGET_THROUGHPUT_RATIO)}`);
       if (concurrency === TARGET_CONCURRENCY) {
@@ -199,12 +210,12 @@ export function renderSection(input: ReportInput): string {
         "",
         `Gated, by number of users (concurrency ${scaling[0]!.concurrency}, one run each):`,
         "",
-        "| users | req/s | p50 ms | p99 ms | first byte p50 ms | app CPU ms/req | load average |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| users | req/s | p50 ms | p99 ms | first byte p50 ms | app CPU ms/req | database CPU ms/req | load average |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ...scaling.map(
           ({ users, summary }) =>
             `| ${whole(users)} | ${whole(summary.requestsPerSecond)} | ${milliseconds(summary.latencyP50)} | ${milliseconds(summary.latencyP99)} | ` +
-            `${milliseconds(summary.firstByteP50)} | ${cpu(summary.appCpuMsPerRequest)} | ${summary.loadAverage.toFixed(1)} |`,
+            `${milliseconds(summary.firstByteP50)} | ${cpu(summary.appCpuMsPerRequest)} | ${cpu(summary.databaseCpuMsPerRequest)} | ${summary.loadAverage.toFixed(1)} |`,
         ),
       );
     }

@@ -1,7 +1,8 @@
 /**
  * Times each step of the control layer on its own, one call at a time, against PostgreSQL and
  * against Redis behind the Upstash REST bridge. It prints the CPU time this process spends per
- * call and the wall-clock time per call. The end-to-end benchmark (scripts/bench-overhead.ts)
+ * call, the CPU time of the database servers' processes per call (from /proc, so only for servers
+ * on this machine), and the wall-clock time per call. The end-to-end benchmark (scripts/bench-overhead.ts)
  * cannot tell which step of a gated request costs what; this script can.
  *
  *   npx tsx scripts/bench/step-costs.ts [--calls 400]
@@ -16,18 +17,25 @@ import { parseArgs } from "node:util";
 import type { Admission } from "@/lib/limits/gate";
 import type { CounterStore } from "@/lib/limits/store";
 import { createDatabase, loopbackUrl } from "@/scripts/bench/database";
+import { namedProcessesCpuMilliseconds } from "@/scripts/bench/processes";
+
+// PostgreSQL's processes, and Redis's for the Upstash store.
+const DATABASE_PROCESS_NAMES = ["postgres", "redis-server"];
 
 type Step = { name: string; run: (index: number) => Promise<unknown> };
 
 async function timeStep(step: Step, calls: number): Promise<void> {
   for (let index = 0; index < 20; index++) await step.run(index);
   const cpuAtStart = process.cpuUsage();
+  const databaseCpuAtStart = namedProcessesCpuMilliseconds(DATABASE_PROCESS_NAMES);
   const startedAt = performance.now();
   for (let index = 0; index < calls; index++) await step.run(index);
   const cpu = process.cpuUsage(cpuAtStart);
   const cpuMs = (cpu.user + cpu.system) / 1000 / calls;
   const wallMs = (performance.now() - startedAt) / calls;
-  console.log(`| ${step.name} | ${cpuMs.toFixed(2)} | ${wallMs.toFixed(2)} |`);
+  const databaseCpuAtEnd = namedProcessesCpuMilliseconds(DATABASE_PROCESS_NAMES);
+  const databaseCpuMs = databaseCpuAtStart === null || databaseCpuAtEnd === null ? "–" : ((databaseCpuAtEnd - databaseCpuAtStart) / calls).toFixed(2);
+  console.log(`| ${step.name} | ${cpuMs.toFixed(2)} | ${databaseCpuMs} | ${wallMs.toFixed(2)} |`);
 }
 
 async function main() {
@@ -107,8 +115,8 @@ async function main() {
     ];
 
     console.log(`Each step ${calls} times, one call at a time.\n`);
-    console.log("| step | CPU ms per call | wall ms per call |");
-    console.log("| --- | --- | --- |");
+    console.log("| step | CPU ms per call | database CPU ms per call | wall ms per call |");
+    console.log("| --- | --- | --- | --- |");
     for (const step of steps) await timeStep(step, calls);
   } finally {
     await bridge.close();
