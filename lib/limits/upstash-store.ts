@@ -21,6 +21,7 @@ import {
   RESERVE_SPEND_SCRIPT,
   UNDO_RESERVATION_SCRIPT,
 } from "@/lib/limits/upstash-script";
+import { createUpstashHttpRequester } from "@/lib/limits/upstash-http";
 
 // A reservation waits at most this long for Redis before the gate rejects the request with 503.
 const REQUEST_TIMEOUT_MS = 3_000;
@@ -64,18 +65,9 @@ function ttlUntil(date: Date, now: Date): number {
  * which can only reject a parallel request of the same user, never admit one too many.
  */
 export function createUpstashStore(options: UpstashStoreOptions): CounterStore {
-  const redis = new Redis({
-    url: options.url,
-    token: options.token,
-    // Return the raw replies: the scripts return numbers and score strings that need no JSON parsing.
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    // One quick retry covers a dropped keep-alive connection. A longer wait would hold the
-    // person's request while the gate cannot admit it anyway.
-    retry: { retries: 1, backoff: () => 100 },
-    // The timeout covers both attempts: the client takes the signal once per request.
-    signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
+  // One quick retry covers a dropped keep-alive connection. A longer wait would hold the
+  // person's request while the gate cannot admit it anyway.
+  const redis = new Redis(createUpstashHttpRequester({ url: options.url, token: options.token, timeoutMs: REQUEST_TIMEOUT_MS, retryDelayMs: 100 }));
   const keys = upstashKeys(options.keyPrefix);
   // createScript sends EVALSHA, and EVAL with the whole script when Redis returns NOSCRIPT.
   const reserveScript = redis.createScript<ReserveReply>(RESERVE_SCRIPT);
@@ -206,10 +198,9 @@ export function createUpstashStore(options: UpstashStoreOptions): CounterStore {
     },
 
     async peekAppSpend({ now }) {
-      // Without automatic deserialization the client returns HMGET's reply as it is: a list of values.
-      const reply = (await redis.hmget(keys.appSpend(utcDay(now)), "spent", "rejected")) as unknown as Array<string | null> | null;
-      const [spent, rejected] = reply ?? [];
-      return { spentMicros: Number(spent ?? 0), lastCheckRejected: rejected === "1" };
+      // The client turns HMGET's reply into an object, and each numeric value into a number.
+      const reply = await redis.hmget<{ spent: number | string | null; rejected: number | string | null }>(keys.appSpend(utcDay(now)), "spent", "rejected");
+      return { spentMicros: Number(reply?.spent ?? 0), lastCheckRejected: Number(reply?.rejected ?? 0) === 1 };
     },
   };
 }
