@@ -34,7 +34,7 @@ import * as schema from "@/lib/db/schema";
 import { BASELINE_ROUTE_FILE, BASELINE_ROUTE_PATH, BASELINE_ROUTE_SOURCE } from "@/scripts/bench/baseline";
 import { createDatabase, loopbackUrl } from "@/scripts/bench/database";
 import { runLoad, summarise, type LoadRequest } from "@/scripts/bench/load";
-import { cpuMilliseconds, freePort, machineBusyMilliseconds, namedProcessesCpuMilliseconds, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from "@/scripts/bench/processes";
+import { cpuMilliseconds, databaseCpuMilliseconds, freePort, machineBusyMilliseconds, runToCompletion, startChild, stopChild, waitUntilReady, type Child } from "@/scripts/bench/processes";
 import { renderSection, type Measurement, type ReportInput } from "@/scripts/bench/report";
 import { insertBenchUsers, signCookies, type BenchUser } from "@/scripts/bench/users";
 import type { VerifyReport } from "@/scripts/bench/verify-tokens";
@@ -49,15 +49,13 @@ const TSX = path.join("node_modules", ".bin", "tsx");
 const NEXT = path.join("node_modules", ".bin", "next");
 const MESSAGE = "Explain in one paragraph what a token budget is.";
 const REQUEST_TIMEOUT_MS = 30_000;
-// Each variant runs this long before the first measured run, and the user-count runs half as
-// long each. A server just started runs the gated route, which has the most code for V8 to
-// optimise, about a third slower for its first 10 s of load, so a short warm-up measured
-// start-up rather than steady state (see the notes in docs/benchmarks.md).
+// Each variant runs this long before the first measured run, and each user-count run half as
+// long. A server just started ran the gated route about a third slower for its first 10 s of
+// load, because that route has the most code for V8 to optimise. A short warm-up therefore
+// measured start-up rather than steady state (see the notes in docs/benchmarks.md).
 const WARM_UP_SECONDS = 15;
 // Far above what this kind of machine completes in a run; it bounds a run however fast it goes.
 const MAX_REQUESTS_PER_SECOND = 20_000;
-// The command names of the database servers' processes, whose CPU the report gives apart.
-const DATABASE_PROCESS_NAMES = ["postgres", "redis-server"];
 
 export type Variant = "gated" | "baseline" | "bare";
 export type StoreKind = "postgres" | "redis";
@@ -273,7 +271,7 @@ async function measure(input: {
   const bridge = phase.extra[0];
   const appCpuAtStart = cpuMilliseconds(phase.app.process.pid);
   const bridgeCpuAtStart = cpuMilliseconds(bridge?.process.pid);
-  const databaseCpuAtStart = namedProcessesCpuMilliseconds(DATABASE_PROCESS_NAMES);
+  const databaseCpuAtStart = databaseCpuMilliseconds();
   const machineBusyAtStart = machineBusyMilliseconds();
   const result = await runLoad({
     url: new URL(variant === "gated" ? "/api/chat" : BASELINE_ROUTE_PATH, phase.baseUrl),
@@ -293,7 +291,7 @@ async function measure(input: {
     loadAverage,
     appCpuMsPerRequest: perRequest(appCpuAtStart, cpuMilliseconds(phase.app.process.pid)),
     bridgeCpuMsPerRequest: perRequest(bridgeCpuAtStart, cpuMilliseconds(bridge?.process.pid)),
-    databaseCpuMsPerRequest: perRequest(databaseCpuAtStart, namedProcessesCpuMilliseconds(DATABASE_PROCESS_NAMES)),
+    databaseCpuMsPerRequest: perRequest(databaseCpuAtStart, databaseCpuMilliseconds()),
     machineCpuMsPerRequest: perRequest(machineBusyAtStart, machineBusyMilliseconds()),
   };
 }

@@ -102,6 +102,9 @@ function readStat(pid: string): ProcessStat | null {
   }
 }
 
+// Command names of every process of a PostgreSQL server (its backends included) and of Redis.
+const DATABASE_PROCESS_NAMES = ["postgres", "redis-server"];
+
 function readAllStats(): ProcessStat[] | null {
   try {
     return readdirSync("/proc")
@@ -114,21 +117,21 @@ function readAllStats(): ProcessStat[] | null {
 }
 
 /**
- * Returns the CPU time used so far by every process with one of these command names, such as
- * `postgres` for a PostgreSQL server and all its backends, in milliseconds. Servers run by
- * another user count too, because /proc/PID/stat is readable by all. Null without /proc.
+ * Returns the CPU time that the PostgreSQL and Redis servers on this machine have used so far, in
+ * milliseconds. Servers run by another user count too, because /proc/PID/stat is readable by
+ * all. Returns null without /proc.
  */
-export function namedProcessesCpuMilliseconds(names: string[]): number | null {
+export function databaseCpuMilliseconds(): number | null {
   const stats = readAllStats();
   if (stats === null) return null;
-  return stats.filter((stat) => names.includes(stat.name)).reduce((sum, stat) => sum + stat.cpuMilliseconds, 0);
+  return stats.filter((stat) => DATABASE_PROCESS_NAMES.includes(stat.name)).reduce((sum, stat) => sum + stat.cpuMilliseconds, 0);
 }
 
-/** Returns the CPU time that all CPUs of the machine have spent busy so far, in milliseconds; null without /proc. */
+/** Returns the time that all CPUs of the machine have spent busy so far, in milliseconds, or null without /proc. */
 export function machineBusyMilliseconds(): number | null {
   try {
     const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
-    // cpu  user nice system idle iowait irq softirq steal ...
+    // The first line sums all CPUs, in ticks: user, nice, system, idle, iowait, irq, softirq, steal.
     const ticks = line.split(/\s+/).slice(1, 9).map(Number);
     const busy = ticks.reduce((sum, value) => sum + value, 0) - ticks[3]! - ticks[4]!;
     return (busy * 1000) / CLOCK_TICKS_PER_SECOND;

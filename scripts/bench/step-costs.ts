@@ -17,23 +17,20 @@ import { parseArgs } from "node:util";
 import type { Admission } from "@/lib/limits/gate";
 import type { CounterStore } from "@/lib/limits/store";
 import { createDatabase, loopbackUrl } from "@/scripts/bench/database";
-import { namedProcessesCpuMilliseconds } from "@/scripts/bench/processes";
-
-// PostgreSQL's processes, and Redis's for the Upstash store.
-const DATABASE_PROCESS_NAMES = ["postgres", "redis-server"];
+import { databaseCpuMilliseconds } from "@/scripts/bench/processes";
 
 type Step = { name: string; run: (index: number) => Promise<unknown> };
 
 async function timeStep(step: Step, calls: number): Promise<void> {
   for (let index = 0; index < 20; index++) await step.run(index);
   const cpuAtStart = process.cpuUsage();
-  const databaseCpuAtStart = namedProcessesCpuMilliseconds(DATABASE_PROCESS_NAMES);
+  const databaseCpuAtStart = databaseCpuMilliseconds();
   const startedAt = performance.now();
   for (let index = 0; index < calls; index++) await step.run(index);
   const cpu = process.cpuUsage(cpuAtStart);
   const cpuMs = (cpu.user + cpu.system) / 1000 / calls;
   const wallMs = (performance.now() - startedAt) / calls;
-  const databaseCpuAtEnd = namedProcessesCpuMilliseconds(DATABASE_PROCESS_NAMES);
+  const databaseCpuAtEnd = databaseCpuMilliseconds();
   const databaseCpuMs = databaseCpuAtStart === null || databaseCpuAtEnd === null ? "–" : ((databaseCpuAtEnd - databaseCpuAtStart) / calls).toFixed(2);
   console.log(`| ${step.name} | ${cpuMs.toFixed(2)} | ${databaseCpuMs} | ${wallMs.toFixed(2)} |`);
 }

@@ -344,6 +344,15 @@ describe(`settlement with the usage row on the ${testedStoreKind()} store`, () =
     return { userId, requestId: "req_test", feature: "test", model: "gpt-4o-mini", tokensIn: 100, tokensOut: 50, costMicros: 45, latencyMs: 10, status: "ok", usageSource: "reported", createdAt: admittedAt };
   }
 
+  /** Admits a request for a new user, then records it through a store whose combined statement fails with `failure`. */
+  async function recordWhenCombinedStatementFails(failure: Error): Promise<string> {
+    const { userId, admission } = await admitForNewUser();
+    const failingStore = { ...store, settleWithUsageRow: () => Promise.reject(failure) };
+    const usageRow = usageRowOf(userId, admission.admittedAt);
+    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store: failingStore });
+    return userId;
+  }
+
   async function storedOf(userId: string) {
     const db = await getDb();
     const rows = await db.select().from(llmUsage).where(eq(llmUsage.userId, userId));
@@ -367,12 +376,9 @@ describe(`settlement with the usage row on the ${testedStoreKind()} store`, () =
   });
 
   it("writes both apart when the combined statement fails", async () => {
-    const { userId, admission } = await admitForNewUser();
     const warn = vi.spyOn(logger, "warn").mockImplementation(() => {});
     const deadlock = Object.assign(new Error("deadlock detected"), { code: "40P01" });
-    const failingStore = { ...store, settleWithUsageRow: () => Promise.reject(deadlock) };
-    const usageRow = usageRowOf(userId, admission.admittedAt);
-    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store: failingStore });
+    const userId = await recordWhenCombinedStatementFails(deadlock);
 
     const { rows, snapshot } = await storedOf(userId);
     expect(snapshot.tokensToday).toBe(150);
@@ -394,12 +400,9 @@ describe(`settlement with the usage row on the ${testedStoreKind()} store`, () =
   });
 
   it("writes nothing again after a lost connection", async () => {
-    const { userId, admission } = await admitForNewUser();
     const error = vi.spyOn(logger, "error").mockImplementation(() => {});
     const lost = Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
-    const failingStore = { ...store, settleWithUsageRow: () => Promise.reject(lost) };
-    const usageRow = usageRowOf(userId, admission.admittedAt);
-    await settleAndRecordUsage({ reservation: admission.reservation, usedTokens: 150, usedCostMicros: 45, usageRow, requestId: "req_test", store: failingStore });
+    const userId = await recordWhenCombinedStatementFails(lost);
 
     // The statement may have committed, so a second write could count the call twice. The
     // reservation stays counted, which errs towards rejecting.
