@@ -86,15 +86,13 @@ type DriverClient =
   | { query: (text: string, params: unknown[]) => Promise<{ rows: unknown[] }> };
 
 /**
- * Runs one statement with positional parameters ($1, $2, ...) straight on the driver, as a
- * prepared statement: postgres.js prepares it once per connection, so PostgreSQL parses and
- * plans it once, and Drizzle builds no query. For the few statements that every LLM request
- * runs, where that work cost more than running them. `text` must be a constant: every value
- * goes in `params`.
+ * Runs one statement with positional parameters ($1, $2, ...) on the driver as a prepared
+ * statement, so PostgreSQL plans it once per connection and Drizzle builds no query. Meant for
+ * the statements of every LLM request. `text` must be a constant, with every value in `params`.
  */
 export async function runPrepared<Row>(db: Database, text: string, params: unknown[]): Promise<Row[]> {
   const client = (db as unknown as { $client?: DriverClient }).$client;
-  if (!client) throw new Error("runPrepared needs the database itself; a transaction has no driver client of its own.");
+  if (!client) throw new Error("runPrepared was given a transaction, which has no driver client. Pass the database itself.");
   if ("unsafe" in client) return (await client.unsafe(text, params, { prepare: true })) as Row[];
   return (await client.query(text, params)).rows as Row[];
 }

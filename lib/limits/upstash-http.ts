@@ -9,7 +9,7 @@ import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis"
  * which cost more CPU than the command (see docs/benchmarks.md).
  *
  * It keeps what the client's own transport does for the store: JSON bodies, the Upstash error
- * text in the thrown message (the client retries a script with EVAL when that text says
+ * text in the thrown message (the client retries a script with EVAL when that text contains
  * NOSCRIPT), one retry after a network error, the sync token that gives read-your-writes across
  * replicas, and one deadline for both attempts. Replies are plain JSON, not base64.
  */
@@ -38,21 +38,16 @@ export function createUpstashHttpRequester(options: { url: string; token: string
           response.setEncoding("utf8");
           response.on("data", (chunk: string) => (text += chunk));
           response.on("end", () => {
-            clearTimeout(timer);
             const header = response.headers["upstash-sync-token"];
             resolve({ status: response.statusCode ?? 0, text, syncToken: typeof header === "string" ? header : null });
           });
-          response.on("error", (error) => {
-            clearTimeout(timer);
-            reject(error);
-          });
+          response.on("error", reject);
         },
       );
       const timer = setTimeout(() => request.destroy(new Error(`Upstash timed out after ${options.timeoutMs} ms.`)), Math.max(1, deadline - Date.now()));
-      request.on("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
+      // The request closes after its response ends or after an error, whichever comes first.
+      request.on("close", () => clearTimeout(timer));
+      request.on("error", reject);
       request.end(body);
     });
   }
