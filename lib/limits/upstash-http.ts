@@ -8,10 +8,10 @@ import type { Requester, UpstashRequest, UpstashResponse } from "@upstash/redis"
  * wrapper (tracing and its data cache), which a command that is never cached does not need, and
  * which cost more CPU than the command (see docs/benchmarks.md).
  *
- * It keeps what the client's own transport does for the store: JSON bodies, the Upstash error
- * text in the thrown message (the client retries a script with EVAL when that text contains
- * NOSCRIPT), one retry after a network error, the sync token that gives read-your-writes across
- * replicas, and one deadline for both attempts. Replies are plain JSON, not base64.
+ * It keeps what the client's own transport does for the store. Bodies are JSON, and a thrown
+ * error carries Upstash's error text, which the client reads to retry a script with EVAL after
+ * NOSCRIPT. A network error is retried once, within one deadline for both attempts. The sync
+ * token gives read-your-writes across replicas. Replies are plain JSON, not base64.
  */
 export function createUpstashHttpRequester(options: { url: string; token: string; timeoutMs: number; retryDelayMs: number }): Requester {
   const baseUrl = new URL(options.url);
